@@ -1,0 +1,11 @@
+//! Database schema migrations (sea-orm-migration), one set for SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![]
+    }
+}

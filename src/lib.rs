@@ -1,0 +1,9 @@
+//! dialbook: a CardDAV + CalDAV server in which every account is a phone number.
+//!
+//! See `ARCHITECTURE.md` for the code map and its invariants. Data flows one way:
+//! hyper → [`http`] → [`dav`] routing → the RFC module ([`carddav`], [`sync`], [`acl`],
+//! [`discovery`]) → pure domain code ([`vcard`]) → the [`storage`] trait → sea-orm.
+
+pub mod dav;
+pub mod storage;
+pub mod vcard;

@@ -1,0 +1,1 @@
+//! sea-orm entities; one submodule per table.

@@ -1,0 +1,323 @@
+//! Storage: the contract every backend keeps, and its sea-orm implementation.
+//!
+//! Owns: accounts, collections, objects (the bytes a client sent), dead properties and the
+//! per-collection change log that RFC 6578 `sync-collection`, `CS:getctag` and
+//! `DAV:sync-token` are answered from.
+//!
+//! Does not: parse vCards, know DAV or HTTP, merge anything. Callers hand it validated
+//! bytes plus the few derived fields it indexes (`uid`).
+//!
+//! # Contract (every backend, tested by `tests/storage_contract.rs` on SQLite and PostgreSQL)
+//! - Each method is one atomic unit of work: it commits entirely or not at all.
+//! - Every successful change to an object (create, modify, delete, the two sides of a
+//!   move) appends exactly one change row per affected object and advances the
+//!   collection's sequence **in the same transaction**. A method that fails changes
+//!   nothing and appends nothing.
+//! - Preconditions ([`Condition`], UID uniqueness, overwrite rules) are checked inside
+//!   that transaction, after the collection row is locked, so two concurrent writers with
+//!   the same `If-Match` cannot both succeed.
+//! - Sequences never go backwards and a token never skips a change: `changes_since`
+//!   returns changes in sequence order and the token *after the last change returned*.
+//! - Listing methods (`list_objects`, `object_meta`) never load bodies; bodies come in
+//!   one batch (`get_objects`).
+//! - Accounts never see each other: every object and collection lookup is scoped by an
+//!   id that callers obtain only through the owning account.
+
+pub mod entities;
+pub mod sea;
+
+use async_trait::async_trait;
+
+pub use sea::SeaStorage;
+
+/// Row id of an account.
+pub type AccountId = i64;
+/// Row id of a collection.
+pub type CollectionId = i64;
+
+/// An account; `phone` is the E.164 number that keys the URL space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    /// E.164, e.g. `+442079460000`.
+    pub phone: String,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    /// Unix seconds of the last password change; part of the auth-cache key so a change
+    /// drops cached verifications.
+    pub password_changed_at: i64,
+    pub created_at: i64,
+}
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CollectionKind {
+    /// RFC 6352 address book (members are vCards).
+    Addressbook,
+    /// RFC 4791 calendar (reserved for the CalDAV issue).
+    Calendar,
+    /// Plain WebDAV collection (reserved for the files issue).
+    Files,
+}
+
+impl CollectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionKind::Addressbook => "addressbook",
+            CollectionKind::Calendar => "calendar",
+            CollectionKind::Files => "files",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "addressbook" => Some(CollectionKind::Addressbook),
+            "calendar" => Some(CollectionKind::Calendar),
+            "files" => Some(CollectionKind::Files),
+            _ => None,
+        }
+    }
+}
+
+/// A collection (address book, calendar, plain folder) of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: CollectionId,
+    pub account_id: AccountId,
+    pub kind: CollectionKind,
+    /// The URL segment, unique per (account, kind).
+    pub slug: String,
+    /// Random, stable for the collection's life; sync tokens carry it so a token from
+    /// another collection (or a deleted and re-created one) is recognised as foreign.
+    pub token_id: String,
+    /// Current sequence: the number of the last change. 0 for a new collection.
+    pub seq: i64,
+    /// Changes with a sequence at or below this were pruned; a token below it is expired.
+    pub horizon: i64,
+    /// Position in listings (the default book sorts first: macOS Contacts shows only the
+    /// first, sabre-io/dav#846).
+    pub sort_order: i32,
+    pub created_at: i64,
+}
+
+/// A new collection.
+#[derive(Debug, Clone)]
+pub struct NewCollection {
+    pub kind: CollectionKind,
+    pub slug: String,
+    pub sort_order: i32,
+    /// Initial dead properties (e.g. `displayname` from an extended MKCOL).
+    pub props: Vec<DeadProp>,
+}
+
+/// Metadata of a stored object; never carries the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The last path segment (percent-decoded).
+    pub name: String,
+    pub uid: String,
+    /// Strong ETag value without quotes (hash of the stored bytes).
+    pub etag: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Unix seconds.
+    pub modified_at: i64,
+}
+
+/// A stored object with its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub meta: ObjectMeta,
+    /// Exactly the bytes stored (as received, or as converted/merged by the caller).
+    pub body: Vec<u8>,
+}
+
+/// An object to store.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    pub name: String,
+    /// Unique within the collection (RFC 6352 §6.3.2.1 `no-uid-conflict`); empty for
+    /// collections whose members have no UID (plain files).
+    pub uid: String,
+    pub etag: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// The HTTP precondition a write carries, checked inside the write transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Condition {
+    /// No precondition.
+    #[default]
+    None,
+    /// `If-Match: "etag"` (one of these ETags must be current).
+    IfMatch(Vec<String>),
+    /// `If-Match: *`: the object must exist.
+    IfMatchAny,
+    /// `If-None-Match: *`: the object must not exist.
+    IfNoneMatchAny,
+    /// `If-None-Match: "etag"`: the current ETag must be none of these.
+    IfNoneMatch(Vec<String>),
+}
+
+/// Result of a successful `put_object`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// True when the object did not exist before.
+    pub created: bool,
+    /// The collection sequence after this write.
+    pub seq: i64,
+}
+
+/// Result of a successful `move_object`/`copy_object`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOutcome {
+    /// True when an object at the destination was replaced (`Overwrite: T`).
+    pub replaced: bool,
+}
+
+/// One entry of a change listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub name: String,
+    /// Sequence of the member's latest change.
+    pub seq: i64,
+    /// `None` when the member no longer exists (report it as 404).
+    pub meta: Option<ObjectMeta>,
+}
+
+/// Result of `changes_since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Each changed member once, in order of its latest change.
+    pub changes: Vec<Change>,
+    /// The sequence to put in the next token: the seq of the last change returned, or the
+    /// collection's current seq when nothing was truncated.
+    pub seq: i64,
+    /// True when `limit` cut the listing; the token then resumes after the last change.
+    pub truncated: bool,
+}
+
+/// A dead (client-set) property. `value` is the serialised inner XML of the property
+/// element, with namespace declarations it needs, exactly as it will be returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadProp {
+    pub namespace: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// One PROPPATCH operation on a dead property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropOp {
+    Set(DeadProp),
+    Remove { namespace: String, name: String },
+}
+
+/// Errors; each variant means exactly one thing to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The addressed account, collection or object does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique key is taken (account phone, collection slug, destination object).
+    #[error("already exists")]
+    AlreadyExists,
+    /// The [`Condition`] did not hold (HTTP 412).
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// Another object in the collection has this UID; carries that object's name.
+    #[error("uid conflict with {0}")]
+    UidConflict(String),
+    /// The sync token's sequence is below the pruned horizon or above the current seq.
+    #[error("sync token no longer valid")]
+    InvalidToken,
+    /// The database failed; the operation changed nothing.
+    #[error("database: {0}")]
+    Db(String),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Where a dead property lives: a collection, or one of its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropTarget<'a> {
+    pub collection: CollectionId,
+    /// `None` for the collection itself.
+    pub object: Option<&'a str>,
+}
+
+/// The storage contract. See the module documentation for the invariants every method
+/// keeps; each method documents its own errors.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    // ----- accounts -----
+    /// Creates an account. `AlreadyExists` if the phone number is taken.
+    async fn create_account(&self, phone: &str, password_hash: &str) -> Result<Account>;
+    /// The account with this E.164 number, if any.
+    async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>>;
+    /// All accounts, ordered by phone.
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    /// Replaces the password hash and bumps `password_changed_at`. `NotFound` if absent.
+    async fn set_password(&self, phone: &str, password_hash: &str) -> Result<()>;
+    /// Deletes the account and everything it owns. `NotFound` if absent.
+    async fn delete_account(&self, phone: &str) -> Result<()>;
+
+    // ----- collections -----
+    /// Creates each collection that does not exist yet (by kind + slug); idempotent and
+    /// safe under concurrent calls. Returns nothing; use `list_collections` after.
+    async fn ensure_collections(&self, account: AccountId, wanted: &[NewCollection]) -> Result<()>;
+    /// Collections of an account, optionally of one kind, ordered by (sort_order, slug).
+    async fn list_collections(&self, account: AccountId, kind: Option<CollectionKind>) -> Result<Vec<Collection>>;
+    /// One collection by kind and slug.
+    async fn get_collection(&self, account: AccountId, kind: CollectionKind, slug: &str) -> Result<Option<Collection>>;
+    /// Creates one collection with its initial dead properties. `AlreadyExists` if taken.
+    async fn create_collection(&self, account: AccountId, new: &NewCollection) -> Result<Collection>;
+    /// Deletes a collection, its members, their properties and its change log.
+    /// `NotFound` if absent.
+    async fn delete_collection(&self, collection: CollectionId) -> Result<()>;
+
+    // ----- objects -----
+    /// Metadata of every member, ordered by name. Never loads bodies.
+    async fn list_objects(&self, collection: CollectionId) -> Result<Vec<ObjectMeta>>;
+    /// Metadata of the named members that exist (any order). One query per batch of names.
+    async fn object_meta(&self, collection: CollectionId, names: &[String]) -> Result<Vec<ObjectMeta>>;
+    /// The named members that exist, with bodies, in one batch (any order).
+    async fn get_objects(&self, collection: CollectionId, names: &[String]) -> Result<Vec<Object>>;
+    /// Members with bodies, ordered by name, starting after `after` (exclusive), at most
+    /// `limit` of them: for scanning queries with bounded memory.
+    async fn scan_objects(&self, collection: CollectionId, after: Option<&str>, limit: u64) -> Result<Vec<Object>>;
+    /// Creates or replaces a member after checking `cond` and UID uniqueness inside the
+    /// transaction. Errors: `NotFound` (collection gone), `PreconditionFailed`,
+    /// `UidConflict(name)`. Appends one change row and advances the sequence.
+    async fn put_object(&self, collection: CollectionId, obj: &NewObject, cond: &Condition) -> Result<PutOutcome>;
+    /// Deletes a member (and its dead properties) after checking `cond`. Errors:
+    /// `NotFound`, `PreconditionFailed`. Appends one change row.
+    async fn delete_object(&self, collection: CollectionId, name: &str, cond: &Condition) -> Result<()>;
+    /// Moves a member to another name and/or collection of the same account. `cond` is
+    /// checked against the source. With `overwrite` false an existing destination is
+    /// `PreconditionFailed`; with true it is replaced. UID uniqueness is checked in the
+    /// destination (`UidConflict`). Dead properties move with it. One change row in each
+    /// collection touched (two in one collection when renaming in place).
+    async fn move_object(&self, from: CollectionId, from_name: &str, to: CollectionId, to_name: &str, overwrite: bool, cond: &Condition) -> Result<TransferOutcome>;
+    /// Copies a member like `move_object` without removing the source; `new_uid`, when
+    /// given, replaces the UID recorded for the copy and `body`/`etag` replace the copied
+    /// bytes (a copy inside one address book needs a fresh UID).
+    async fn copy_object(&self, from: CollectionId, from_name: &str, to: CollectionId, to_name: &str, overwrite: bool, replacement: Option<&NewObject>) -> Result<TransferOutcome>;
+
+    // ----- change log -----
+    /// Members changed after `since` (None = everything that exists now: an initial sync,
+    /// deleted members never included), each once, in order of their latest change, at
+    /// most `limit`. Errors: `InvalidToken` if `since` is below the horizon or above the
+    /// current sequence; `NotFound` if the collection is gone. One query for the changes
+    /// and one batch for their metadata, whatever the collection's size.
+    async fn changes_since(&self, collection: CollectionId, since: Option<i64>, limit: Option<u64>) -> Result<Changes>;
+    /// Drops change rows of members that no longer exist and whose deletion is at or below
+    /// `seq`, and raises the horizon to `seq`. Returns the number of rows dropped.
+    async fn prune_changes(&self, collection: CollectionId, seq: i64) -> Result<u64>;
+
+    // ----- dead properties -----
+    /// Dead properties of a collection or member, ordered by (namespace, name).
+    async fn get_props(&self, target: PropTarget<'_>) -> Result<Vec<DeadProp>>;
+    /// Applies every operation or none. `NotFound` if the target does not exist.
+    async fn patch_props(&self, target: PropTarget<'_>, ops: &[PropOp]) -> Result<()>;
+}
