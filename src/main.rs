@@ -1,1 +1,4 @@
-fn main() {}
+//! The `dialbook` binary: parses the command line and hands over to the library.
+fn main() -> std::process::ExitCode {
+    dialbook::cli::main()
+}

@@ -1,3 +1,229 @@
-//! The WebDAV protocol core (RFC 4918): routing, the method table, preconditions,
-//! multistatus and the error table.
+//! The WebDAV protocol core (RFC 4918): request context, dispatch through the method
+//! table, OPTIONS, and the REPORT router. Each method's semantics live in its own module
+//! (`propfind`, `proppatch`) or in the RFC module that owns the resource (`carddav`,
+//! `sync`).
+//!
+//! Invariant: every error leaves through [`error::DavError`] and is rendered once, in
+//! [`response::error`]; a 405 carries `Allow` from [`method::allowed`], the same table
+//! that drives dispatch.
+
+pub mod error;
+pub mod headers;
+pub mod method;
+pub mod propfind;
+pub mod proppatch;
+pub mod resource;
+pub mod response;
 pub mod xml;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::app::App;
+use crate::http::auth::AuthOutcome;
+use crate::storage::Account;
+use error::{DavError, Precondition};
+use method::{DAV_HEADER, Method, allow_header, allowed};
+use resource::{Hrefs, Path, Resource, parse_path, resolve};
+use response::Response;
+use xml::{MultistatusWriter, Report, Response as MsResponse, parse_report};
+
+/// A request with its body read.
+#[derive(Debug)]
+pub struct Request {
+    pub method: http::Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// What a handler sees: the app, the authenticated account, the request.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub account: &'a Account,
+    pub hrefs: Hrefs,
+    pub req: &'a Request,
+}
+
+impl Ctx<'_> {
+    /// Whether a URL's number segment names the authenticated account.
+    pub fn owns(&self, number: &str) -> bool {
+        crate::phone::normalize(number, self.app.config.region.as_deref())
+            .is_ok_and(|p| p == self.account.phone)
+    }
+}
+
+/// Strong ETag of stored bytes: the first 128 bits of their BLAKE3 hash, hex.
+pub fn etag_of(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..32].to_string()
+}
+
+/// Handles one request; never fails (errors become responses). Returns the response and
+/// the authenticated account's number, for the request span.
+pub async fn handle(app: &App, req: Request) -> (Response, Option<String>) {
+    match dispatch(app, &req).await {
+        Ok((r, who)) => (r, who),
+        Err((e, who)) => (response::error(e), who),
+    }
+}
+
+type Outcome = Result<(Response, Option<String>), (DavError, Option<String>)>;
+
+async fn dispatch(app: &App, req: &Request) -> Outcome {
+    let path = parse_path(&req.path);
+    match path {
+        Path::Health => {
+            return Ok((
+                response::with_body(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
+                None,
+            ));
+        }
+        Path::WellKnownCarddav => return Ok((crate::discovery::well_known(), None)),
+        _ => {}
+    }
+    let method = Method::parse(&req.method);
+    // OPTIONS without credentials reveals nothing account-specific: answer it so clients
+    // can probe capabilities before they authenticate.
+    if method == Some(Method::Options) && !req.headers.contains_key(header::AUTHORIZATION) {
+        return Ok((options(&Resource::Root), None));
+    }
+    let account = match app
+        .auth
+        .authenticate(
+            app.storage.as_ref(),
+            app.config.region.as_deref(),
+            req.headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
+        )
+        .await
+    {
+        Ok(AuthOutcome::Authenticated(a)) => a,
+        Ok(AuthOutcome::Missing | AuthOutcome::Failed) => return Err((unauthorized(), None)),
+        Ok(AuthOutcome::Throttled(wait)) => {
+            let e = DavError::new(StatusCode::TOO_MANY_REQUESTS)
+                .with_reason("too many failed logins")
+                .with_header(header::RETRY_AFTER, wait.as_secs().max(1).to_string());
+            return Err((e, None));
+        }
+        Err(e) => return Err((e.into(), None)),
+    };
+    let who = Some(account.phone.clone());
+    let run = async {
+        app.ensure_defaults(&account).await?;
+        let resource = resolve(
+            app.storage.as_ref(),
+            &account,
+            app.config.region.as_deref(),
+            &path,
+        )
+        .await?;
+        let ctx = Ctx {
+            app,
+            account: &account,
+            hrefs: Hrefs::new(&account),
+            req,
+        };
+        route(&ctx, method, &resource).await
+    };
+    match run.await {
+        Ok(r) => Ok((r, who)),
+        Err(e) => Err((e, who)),
+    }
+}
+
+fn unauthorized() -> DavError {
+    DavError::new(StatusCode::UNAUTHORIZED)
+        .with_reason("log in with your phone number and password")
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"dialbook\", charset=\"UTF-8\"".into(),
+        )
+}
+
+async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Response, DavError> {
+    let Some(method) = method.filter(|m| allowed(r).contains(m)) else {
+        if matches!(r, Resource::Missing) {
+            return Err(DavError::not_found());
+        }
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header(header::ALLOW, allow_header(r)));
+    };
+    match method {
+        Method::Options => Ok(options(r)),
+        Method::Propfind => propfind::propfind(ctx, r).await,
+        Method::Proppatch => proppatch::proppatch(ctx, r).await,
+        Method::Get | Method::Head => match r {
+            Resource::Contact(..) => crate::carddav::get(ctx, r, method == Method::Head).await,
+            _ => {
+                let mut resp = crate::discovery::root_page(&ctx.app.config.base_url());
+                if method == Method::Head {
+                    *resp.body_mut() = response::Body::new(Bytes::new());
+                }
+                Ok(resp)
+            }
+        },
+        Method::Put => crate::carddav::put(ctx, r).await,
+        Method::Delete => crate::carddav::delete(ctx, r).await,
+        Method::Post => crate::carddav::post(ctx, r).await,
+        Method::Mkcol => crate::carddav::mkcol(ctx, r).await,
+        Method::Copy => crate::carddav::transfer(ctx, r, false).await,
+        Method::Move => crate::carddav::transfer(ctx, r, true).await,
+        Method::Report => report(ctx, r).await,
+    }
+}
+
+/// OPTIONS: `DAV` and `Allow` from the method table (RFC 4918 §10.1, RFC 9110 §9.3.7).
+fn options(r: &Resource) -> Response {
+    let mut resp = response::status(StatusCode::OK);
+    let h = resp.headers_mut();
+    h.insert("dav", HeaderValue::from_static(DAV_HEADER));
+    if let Ok(v) = HeaderValue::from_str(&allow_header(r)) {
+        h.insert(header::ALLOW, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    resp
+}
+
+/// REPORT: routed by body root and resource.
+async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let rep = parse_report(&ctx.req.body)?;
+    match (&rep, r) {
+        (Report::AddressbookMultiget(m), Resource::Addressbook(c)) => {
+            crate::carddav::report::multiget(ctx, c, m).await
+        }
+        (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
+            crate::carddav::report::query(ctx, c, q).await
+        }
+        (Report::SyncCollection(s), Resource::Addressbook(_) | Resource::AddressbookHome) => {
+            crate::sync::report::sync_collection(ctx, r, s).await
+        }
+        (Report::PrincipalSearchPropertySet, Resource::Principal) => Ok(response::with_body(
+            StatusCode::OK,
+            response::XML,
+            PRINCIPAL_SEARCH_PROPERTY_SET.as_bytes().to_vec(),
+        )),
+        (Report::PrincipalPropertySearch | Report::ExpandProperty(_), Resource::Principal) => {
+            // One principal per account and no sharing yet: the answer is always the
+            // caller's own principal with its basic properties.
+            let pf = xml::PropFind::Prop(vec![
+                xml::QName::dav("displayname"),
+                xml::QName::dav("principal-URL"),
+                xml::QName::new(xml::NS_CARDDAV, "addressbook-home-set"),
+            ]);
+            let wanted = propfind::Wanted {
+                propfind: &pf,
+                address_data: None,
+            };
+            let pctx = crate::carddav::report::prop_ctx(ctx);
+            let mut w = MultistatusWriter::begin();
+            w.response(&MsResponse::PropStats {
+                href: ctx.hrefs.principal(),
+                propstats: propfind::propstats(&pctx, r, &wanted, &[], None),
+            });
+            Ok(response::multistatus(w.finish(None)))
+        }
+        _ => Err(DavError::condition(Precondition::SupportedReport)),
+    }
+}
+
+const PRINCIPAL_SEARCH_PROPERTY_SET: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:principal-search-property-set xmlns:D=\"DAV:\"><D:principal-search-property><D:prop><D:displayname/></D:prop><D:description xml:lang=\"en\">Phone number</D:description></D:principal-search-property></D:principal-search-property-set>";

@@ -11,6 +11,7 @@
 //! trace level.
 
 pub mod filter;
+pub mod uid;
 
 /// A vCard version we store and serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -34,7 +34,10 @@ pub struct QName {
 
 impl QName {
     pub fn new(ns: &str, local: &str) -> Self {
-        QName { ns: ns.to_string(), local: local.to_string() }
+        QName {
+            ns: ns.to_string(),
+            local: local.to_string(),
+        }
     }
     pub fn dav(local: &str) -> Self {
         Self::new(NS_DAV, local)

@@ -19,7 +19,11 @@ pub enum PatchOp {
     /// `<D:set><D:prop><x:name>…</x:name>`: `value` is the inner XML of the property
     /// element re-serialised with every namespace it uses declared (so it can be stored
     /// and returned verbatim); `text` is its text content when it has no child elements.
-    Set { name: QName, value: String, text: Option<String> },
+    Set {
+        name: QName,
+        value: String,
+        text: Option<String>,
+    },
     /// `<D:remove><D:prop><x:name/>`.
     Remove(QName),
 }

@@ -31,10 +31,18 @@ pub struct Element {
 
 impl Element {
     pub fn empty(name: QName) -> Self {
-        Element { name, attrs: Vec::new(), content: Content::Empty }
+        Element {
+            name,
+            attrs: Vec::new(),
+            content: Content::Empty,
+        }
     }
     pub fn new(name: QName, content: Content) -> Self {
-        Element { name, attrs: Vec::new(), content }
+        Element {
+            name,
+            attrs: Vec::new(),
+            content,
+        }
     }
 }
 
@@ -57,10 +65,17 @@ pub struct PropStat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// `<D:href/>` + `<D:propstat>`s (propstats with no props are skipped).
-    PropStats { href: String, propstats: Vec<PropStat> },
+    PropStats {
+        href: String,
+        propstats: Vec<PropStat>,
+    },
     /// `<D:href/>` + `<D:status>` (e.g. a 404 for a deleted member in sync-collection, a
     /// 507 for a truncated listing), with an optional `<D:error>` child element.
-    Status { href: String, status: u16, error: Option<Element> },
+    Status {
+        href: String,
+        status: u16,
+        error: Option<Element>,
+    },
 }
 
 /// Streams a multistatus into a string: `begin`, then `response` per member, then

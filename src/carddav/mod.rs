@@ -1,0 +1,400 @@
+//! CardDAV (RFC 6352) on address books and their vCards: PUT/GET/HEAD/DELETE of cards,
+//! COPY/MOVE within an account, extended MKCOL (RFC 5689) of address books, DELETE of
+//! address books and RFC 5995 `add-member` POST. Reports live in [`report`].
+//!
+//! Invariants: the stored bytes are the bytes received unless `vcard::ingest` had to
+//! repair them, and then the response carries no `ETag` (RFC 6352 §6.3.2.3) so the client
+//! re-fetches. Preconditions are checked by storage inside the write transaction.
+//!
+//! Does not: merge cards (the merge issue), serve calendars.
+
+pub mod report;
+
+use http::{HeaderValue, StatusCode, header};
+
+use crate::dav::error::{DavError, Precondition};
+use crate::dav::resource::{Path, Resource, parse_path, resolve};
+use crate::dav::response::{self, Response};
+use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
+use crate::dav::{Ctx, etag_of, headers};
+use crate::storage::{
+    Collection, CollectionKind, Condition, DeadProp, NewCollection, NewObject, StorageError,
+};
+use crate::vcard::{self, VcardError};
+
+/// Content type of every stored card.
+pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
+
+/// Media types accepted on PUT (RFC 6352 §5.1; `text/x-vcard` and `text/directory` from
+/// older clients).
+fn accepted_media_type(ct: &str) -> bool {
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        mime.as_str(),
+        "text/vcard" | "text/x-vcard" | "text/directory"
+    )
+}
+
+/// The `charset` parameter of a Content-Type, if any.
+fn charset(ct: &str) -> Option<String> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Validates the body and stores it as member `name` of `coll` under `cond`.
+async fn store_card(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    cond: &Condition,
+) -> Result<Response, DavError> {
+    let ct = ctx
+        .req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/vcard");
+    if !accepted_media_type(ct) {
+        return Err(DavError::condition(Precondition::SupportedAddressData)
+            .with_reason("expected text/vcard"));
+    }
+    if ctx.req.body.len() as u64 > ctx.app.config.limits.max_resource_size {
+        return Err(DavError::condition(Precondition::MaxResourceSize));
+    }
+    let ing = vcard::ingest(&ctx.req.body, charset(ct).as_deref()).map_err(|e| match e {
+        VcardError::Charset(m) => {
+            DavError::condition(Precondition::SupportedAddressData).with_reason(m)
+        }
+        VcardError::Invalid(m) => {
+            DavError::condition(Precondition::ValidAddressData).with_reason(m)
+        }
+    })?;
+    let etag = etag_of(&ing.bytes);
+    let obj = NewObject {
+        name: name.to_string(),
+        uid: ing.uid,
+        etag: etag.clone(),
+        content_type: VCARD_TYPE.into(),
+        body: ing.bytes,
+    };
+    let out = ctx
+        .app
+        .storage
+        .put_object(coll.id, &obj, cond)
+        .await
+        .map_err(|e| uid_conflict(ctx, coll, e))?;
+    let mut r = response::status(if out.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    });
+    if !ing.repaired {
+        r.headers_mut().insert(header::ETAG, quoted(&etag));
+    }
+    if out.created {
+        if let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name)) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    Ok(r)
+}
+
+fn quoted(etag: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
+/// Maps a UID conflict to `no-uid-conflict` with the other card's href.
+fn uid_conflict(ctx: &Ctx<'_>, coll: &Collection, e: StorageError) -> DavError {
+    match e {
+        StorageError::UidConflict(other) => DavError::condition(Precondition::NoUidConflict(
+            ctx.hrefs.contact(&coll.slug, &other),
+        )),
+        e => e.into(),
+    }
+}
+
+/// PUT of a card (create or replace).
+pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let (coll, name) = match r {
+        Resource::Contact(c, m) => (c, m.name.as_str()),
+        Resource::NewContact(c, n) => (c, n.as_str()),
+        _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+    };
+    let cond = headers::condition(&ctx.req.headers)?;
+    store_card(ctx, coll, name, &cond).await
+}
+
+/// POST to an address book: RFC 5995 `add-member` (`?add-member`, as advertised in
+/// `DAV:add-member`). The server picks the member name.
+pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let Resource::Addressbook(coll) = r else {
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+    };
+    if ctx.req.query.as_deref() != Some("add-member") {
+        return Err(DavError::bad_request(
+            "POST to an address book needs ?add-member (RFC 5995)",
+        ));
+    }
+    let name = format!("{}.vcf", vcard::new_uid());
+    store_card(ctx, coll, &name, &Condition::IfNoneMatchAny).await
+}
+
+/// GET/HEAD of a card, converted when `Accept` asks for another vCard version.
+pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
+    let Resource::Contact(coll, meta) = r else {
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+    };
+    if headers::not_modified(&ctx.req.headers, &meta.etag) {
+        let mut resp = response::status(StatusCode::NOT_MODIFIED);
+        resp.headers_mut().insert(header::ETAG, quoted(&meta.etag));
+        return Ok(resp);
+    }
+    let mut objs = ctx
+        .app
+        .storage
+        .get_objects(coll.id, std::slice::from_ref(&meta.name))
+        .await?;
+    let obj = objs.pop().ok_or_else(DavError::not_found)?;
+    let mut body = obj.body;
+    let mut converted = false;
+    if let Some(v) = wanted_version(&ctx.req.headers)
+        && vcard::version_of(&body) != Some(v)
+        && let Ok(c) = vcard::convert(&body, v)
+    {
+        body = c;
+        converted = true;
+    }
+    let len = body.len();
+    let mut resp = response::with_body(
+        StatusCode::OK,
+        VCARD_TYPE,
+        if head { Vec::new() } else { body },
+    );
+    let h = resp.headers_mut();
+    // A converted representation is not the stored entity: no ETag for it.
+    if !converted {
+        h.insert(header::ETAG, quoted(&obj.meta.etag));
+    }
+    if let Ok(v) = HeaderValue::from_str(&crate::props::http_date(obj.meta.modified_at)) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Ok(resp)
+}
+
+/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`).
+fn wanted_version(h: &http::HeaderMap) -> Option<vcard::Version> {
+    let accept = h.get(header::ACCEPT)?.to_str().ok()?;
+    accept.split(',').find_map(|range| {
+        let mut parts = range.split(';');
+        let mime = parts.next()?.trim().to_ascii_lowercase();
+        if mime != "text/vcard" {
+            return None;
+        }
+        parts.find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("version")
+                .then(|| vcard::Version::parse(v.trim().trim_matches('"')))?
+        })
+    })
+}
+
+/// DELETE of a card or an address book.
+pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    match r {
+        Resource::Contact(c, m) => {
+            let cond = headers::condition(&ctx.req.headers)?;
+            ctx.app.storage.delete_object(c.id, &m.name, &cond).await?;
+        }
+        Resource::Addressbook(c) => {
+            ctx.app.storage.delete_collection(c.id).await?;
+        }
+        _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+    }
+    Ok(response::status(StatusCode::NO_CONTENT))
+}
+
+/// COPY or MOVE of a card to another name or address book of the same account
+/// (RFC 4918 §9.8, §9.9). A copy inside one address book gets a fresh UID, since UIDs
+/// are unique per book (RFC 6352 §6.3.2.1).
+pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response, DavError> {
+    let Resource::Contact(src, meta) = r else {
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+    };
+    let dest_path = parse_path(&headers::destination(&ctx.req.headers)?);
+    let dest = resolve(
+        ctx.app.storage.as_ref(),
+        ctx.account,
+        ctx.app.config.region.as_deref(),
+        &dest_path,
+    )
+    .await?;
+    let (dc, dname) = match dest {
+        Resource::Contact(dc, dm) => (dc, dm.name),
+        Resource::NewContact(dc, n) => (dc, n),
+        Resource::Missing if matches!(&dest_path, Path::Contact(n, ..) if ctx.owns(n)) => {
+            // RFC 4918 §9.8.5: the destination's parent does not exist.
+            return Err(DavError::conflict(
+                "destination address book does not exist",
+            ));
+        }
+        // Another account, or not a card location.
+        _ => {
+            return Err(DavError::forbidden()
+                .with_reason("destination is not a card location of this account"));
+        }
+    };
+    if dc.id == src.id && dname == meta.name {
+        return Err(DavError::forbidden().with_reason("source and destination are the same"));
+    }
+    let overwrite = headers::overwrite(&ctx.req.headers)?;
+    let out = if is_move {
+        let cond = headers::condition(&ctx.req.headers)?;
+        ctx.app
+            .storage
+            .move_object(src.id, &meta.name, dc.id, &dname, overwrite, &cond)
+            .await
+    } else {
+        let replacement = if dc.id == src.id {
+            let mut objs = ctx
+                .app
+                .storage
+                .get_objects(src.id, std::slice::from_ref(&meta.name))
+                .await?;
+            let obj = objs.pop().ok_or_else(DavError::not_found)?;
+            let uid = vcard::new_uid();
+            let body = vcard::uid::replace_uid(&obj.body, &uid);
+            Some(NewObject {
+                name: dname.clone(),
+                uid,
+                etag: etag_of(&body),
+                content_type: VCARD_TYPE.into(),
+                body,
+            })
+        } else {
+            None
+        };
+        ctx.app
+            .storage
+            .copy_object(
+                src.id,
+                &meta.name,
+                dc.id,
+                &dname,
+                overwrite,
+                replacement.as_ref(),
+            )
+            .await
+    };
+    let out = out.map_err(|e| uid_conflict(ctx, &dc, e))?;
+    Ok(response::status(if out.replaced {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::CREATED
+    }))
+}
+
+/// MKCOL (plain or RFC 5689 extended) of an address book in the home.
+///
+/// A plain MKCOL (no body) in the address-book home creates an address book too: the home
+/// holds nothing else, and some clients create books that way.
+pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let Resource::NewAddressbook(slug) = r else {
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+    };
+    if slug.is_empty() || slug.len() > 128 {
+        return Err(DavError::forbidden().with_reason("invalid address book name"));
+    }
+    let body = &ctx.req.body;
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        let ct = ctx
+            .req
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !(mime.is_empty() || mime == "application/xml" || mime == "text/xml") {
+            // RFC 4918 §9.3: a body we do not understand.
+            return Err(DavError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        parse_mkcol(body)?
+    };
+    if let Some(rt) = &parsed.resourcetype {
+        let has = |ns: &str, l: &str| rt.iter().any(|q| q.is(ns, l));
+        if !(has(NS_DAV, "collection") && has(NS_CARDDAV, "addressbook")) || rt.len() != 2 {
+            return Err(DavError::condition(Precondition::ValidResourcetype));
+        }
+    }
+    let probe = Resource::Addressbook(Collection {
+        id: 0,
+        account_id: ctx.account.id,
+        kind: CollectionKind::Addressbook,
+        slug: slug.clone(),
+        token_id: String::new(),
+        seq: 0,
+        horizon: 0,
+        sort_order: 0,
+        created_at: 0,
+    });
+    let mut props = Vec::new();
+    for op in crate::dav::proppatch::to_storage_ops(&parsed.props) {
+        match op {
+            crate::storage::PropOp::Set(p) => {
+                if !crate::dav::proppatch::writable(
+                    &probe,
+                    &crate::dav::xml::QName::new(&p.namespace, &p.name),
+                ) {
+                    return Err(DavError::condition(
+                        Precondition::CannotModifyProtectedProperty,
+                    ));
+                }
+                props.push(p);
+            }
+            crate::storage::PropOp::Remove { .. } => {}
+        }
+    }
+    if !props
+        .iter()
+        .any(|p| p.namespace == NS_DAV && p.name == "displayname")
+    {
+        props.push(DeadProp {
+            namespace: NS_DAV.into(),
+            name: "displayname".into(),
+            value: crate::dav::xml::escape(slug).into_owned(),
+        });
+    }
+    let new = NewCollection {
+        kind: CollectionKind::Addressbook,
+        slug: slug.clone(),
+        sort_order: 10,
+        props,
+    };
+    match ctx
+        .app
+        .storage
+        .create_collection(ctx.account.id, &new)
+        .await
+    {
+        Ok(_) => Ok(response::status(StatusCode::CREATED)),
+        Err(StorageError::AlreadyExists) => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+        Err(e) => Err(e.into()),
+    }
+}

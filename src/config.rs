@@ -1,0 +1,137 @@
+//! Settings: defaults, then a TOML config file, then environment variables and flags
+//! (later wins). `clap` reads environment and flags; this module merges the file in.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Resolved settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; `None` means `sqlite://{data_dir}/dialbook.db`.
+    pub database_url: Option<String>,
+    /// ISO 3166-1 alpha-2 region for numbers typed without a country code.
+    pub region: Option<String>,
+    pub limits: Limits,
+    /// Base URL printed for clients (e.g. behind a TLS proxy); default `http://{listen}`.
+    pub public_url: Option<String>,
+}
+
+/// Size, time and rate limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest vCard accepted by PUT (`CARDDAV:max-resource-size`), bytes.
+    pub max_resource_size: u64,
+    /// Largest request body of any kind, bytes.
+    pub max_body: u64,
+    /// Server cap on `sync-collection` responses (RFC 6578 §3.6 truncation).
+    pub sync_page: u64,
+    /// Whole-request timeout, seconds.
+    pub request_timeout_secs: u64,
+    /// Failed logins per account and minute before 429.
+    pub failed_logins_per_minute: u32,
+    /// Seconds a successful password check is cached.
+    pub auth_cache_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_resource_size: 10 * 1024 * 1024,
+            max_body: 64 * 1024 * 1024,
+            sync_page: 5000,
+            request_timeout_secs: 120,
+            failed_logins_per_minute: 10,
+            auth_cache_secs: 300,
+        }
+    }
+}
+
+/// The config file's shape (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub region: Option<String>,
+    pub public_url: Option<String>,
+    pub limits: Option<Limits>,
+}
+
+/// Values from flags/environment; `None` = not given.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub region: Option<String>,
+    pub public_url: Option<String>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5232";
+
+impl Config {
+    /// Merges defaults, the config file (if any) and the overrides.
+    pub fn load(o: &Overrides) -> anyhow::Result<Config> {
+        let file = match &o.config_file {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let region = o.region.clone().or(file.region).filter(|r| !r.is_empty());
+        if let Some(r) = &region
+            && !crate::phone::is_known_region(r)
+        {
+            anyhow::bail!("unknown region {r:?}: use an ISO 3166-1 alpha-2 code such as GB or US");
+        }
+        Ok(Config {
+            listen: o
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses")),
+            data_dir: o
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            database_url: o
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .filter(|u| !u.is_empty()),
+            region,
+            limits: file.limits.unwrap_or_default(),
+            public_url: o.public_url.clone().or(file.public_url),
+        })
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("dialbook.db").display()
+            ),
+        }
+    }
+
+    /// The base URL to give clients.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("parsing {}: {e}", p.display()))
+}

@@ -1,0 +1,92 @@
+//! The method table: which methods each kind of resource answers. The same table drives
+//! dispatch and the `Allow` header of a 405 (RFC 9110 §15.5.6) and of OPTIONS, so the two
+//! can never disagree.
+
+use super::resource::Resource;
+
+/// The methods we know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Options,
+    Get,
+    Head,
+    Put,
+    Delete,
+    Post,
+    Propfind,
+    Proppatch,
+    Mkcol,
+    Copy,
+    Move,
+    Report,
+}
+
+impl Method {
+    pub fn parse(m: &http::Method) -> Option<Method> {
+        Some(match m.as_str() {
+            "OPTIONS" => Method::Options,
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "POST" => Method::Post,
+            "PROPFIND" => Method::Propfind,
+            "PROPPATCH" => Method::Proppatch,
+            "MKCOL" => Method::Mkcol,
+            "COPY" => Method::Copy,
+            "MOVE" => Method::Move,
+            "REPORT" => Method::Report,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Options => "OPTIONS",
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Post => "POST",
+            Method::Propfind => "PROPFIND",
+            Method::Proppatch => "PROPPATCH",
+            Method::Mkcol => "MKCOL",
+            Method::Copy => "COPY",
+            Method::Move => "MOVE",
+            Method::Report => "REPORT",
+        }
+    }
+}
+
+use Method::*;
+
+/// The methods a resource answers (other than 404 for `Missing`).
+pub fn allowed(r: &Resource) -> &'static [Method] {
+    match r {
+        Resource::Root
+        | Resource::DavRoot
+        | Resource::PrincipalsRoot
+        | Resource::AddressbooksRoot => &[Options, Get, Head, Propfind],
+        Resource::Principal => &[Options, Propfind, Report],
+        Resource::AddressbookHome => &[Options, Propfind, Proppatch, Report],
+        Resource::Addressbook(_) => &[Options, Propfind, Proppatch, Report, Delete, Post],
+        Resource::NewAddressbook(_) => &[Options, Mkcol],
+        Resource::Contact(..) => &[
+            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
+        ],
+        Resource::NewContact(..) => &[Options, Put],
+        Resource::Missing => &[Options],
+    }
+}
+
+/// The `Allow` header value for a resource.
+pub fn allow_header(r: &Resource) -> String {
+    allowed(r)
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `DAV:` header (RFC 4918 §10.1): class 1 and 3 (no class 2: we have no LOCK),
+/// extended MKCOL (RFC 5689) and `addressbook` (RFC 6352 §6.1).
+pub const DAV_HEADER: &str = "1, 3, extended-mkcol, addressbook";

@@ -1,0 +1,281 @@
+//! The URL space and resource resolution.
+//!
+//! ```text
+//! /                                    root (discovery from a bare host, Thunderbird)
+//! /.well-known/carddav                 RFC 6764 redirect to /dav/
+//! /health                              readiness probe (no auth)
+//! /dav/                                DAV root
+//! /dav/principals/                     principal collection
+//! /dav/principals/{number}/            the account's principal (RFC 5397)
+//! /dav/addressbooks/                   parent of the homes
+//! /dav/addressbooks/{number}/          address book home (RFC 6352 §7.1.1)
+//! /dav/addressbooks/{number}/{book}/   an address book
+//! /dav/addressbooks/{number}/{book}/{name}  a vCard
+//! ```
+//! `{number}` is the E.164 number, in any form `phone::normalize` accepts. A path naming
+//! another account resolves to nothing: every method answers 404 for it, so phone numbers
+//! cannot be probed for existence.
+//!
+//! Invariant: resolution is read-only; nothing here creates or changes data.
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+use crate::storage::{Account, Collection, CollectionKind, ObjectMeta, Storage, StorageError};
+
+/// Characters percent-encoded in a path segment we write into an href: everything but
+/// RFC 3986 unreserved characters, `+`, `@` and a few sub-delims clients keep literal.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'&')
+    .add(b'\'')
+    .add(b';')
+    .add(b'=');
+
+/// Percent-encodes one path segment.
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Where a path points, before looking anything up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Path {
+    Root,
+    WellKnownCarddav,
+    Health,
+    DavRoot,
+    PrincipalsRoot,
+    Principal(String),
+    AddressbooksRoot,
+    AddressbookHome(String),
+    Addressbook(String, String),
+    Contact(String, String, String),
+    /// Not in our URL space.
+    Unknown,
+}
+
+/// Splits and percent-decodes a request path. `Unknown` for anything outside the URL
+/// space (including segments that do not decode to UTF-8 or contain `/`).
+pub fn parse_path(path: &str) -> Path {
+    let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut segs = Vec::with_capacity(raw.len());
+    for s in raw {
+        match percent_decode_str(s).decode_utf8() {
+            Ok(d) if !d.contains('/') && d != "." && d != ".." => segs.push(d.into_owned()),
+            _ => return Path::Unknown,
+        }
+    }
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        [] => Path::Root,
+        [".well-known", "carddav"] => Path::WellKnownCarddav,
+        ["health"] => Path::Health,
+        ["dav"] => Path::DavRoot,
+        ["dav", "principals"] => Path::PrincipalsRoot,
+        ["dav", "principals", n] => Path::Principal(n.to_string()),
+        ["dav", "addressbooks"] => Path::AddressbooksRoot,
+        ["dav", "addressbooks", n] => Path::AddressbookHome(n.to_string()),
+        ["dav", "addressbooks", n, b] => Path::Addressbook(n.to_string(), b.to_string()),
+        ["dav", "addressbooks", n, b, c] => {
+            Path::Contact(n.to_string(), b.to_string(), c.to_string())
+        }
+        _ => Path::Unknown,
+    }
+}
+
+/// A resolved resource of the authenticated account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Root,
+    DavRoot,
+    PrincipalsRoot,
+    Principal,
+    AddressbooksRoot,
+    AddressbookHome,
+    Addressbook(Collection),
+    /// An address book path with nothing there yet (MKCOL target).
+    NewAddressbook(String),
+    Contact(Collection, ObjectMeta),
+    /// A member path with nothing there yet (PUT target).
+    NewContact(Collection, String),
+    /// Nothing here, or another account's space.
+    Missing,
+}
+
+impl Resource {
+    /// True for resources that are collections (hrefs end with `/`).
+    pub fn is_collection(&self) -> bool {
+        !matches!(
+            self,
+            Resource::Contact(..) | Resource::NewContact(..) | Resource::Missing
+        )
+    }
+}
+
+/// Resolves a parsed path for `account`. Paths naming another account are `Missing`.
+pub async fn resolve(
+    storage: &dyn Storage,
+    account: &Account,
+    region: Option<&str>,
+    path: &Path,
+) -> Result<Resource, StorageError> {
+    let mine = |n: &str| crate::phone::normalize(n, region).is_ok_and(|p| p == account.phone);
+    Ok(match path {
+        Path::Root => Resource::Root,
+        Path::DavRoot => Resource::DavRoot,
+        Path::PrincipalsRoot => Resource::PrincipalsRoot,
+        Path::AddressbooksRoot => Resource::AddressbooksRoot,
+        Path::Principal(n) if mine(n) => Resource::Principal,
+        Path::AddressbookHome(n) if mine(n) => Resource::AddressbookHome,
+        Path::Addressbook(n, b) if mine(n) => {
+            match storage
+                .get_collection(account.id, CollectionKind::Addressbook, b)
+                .await?
+            {
+                Some(c) => Resource::Addressbook(c),
+                None => Resource::NewAddressbook(b.clone()),
+            }
+        }
+        Path::Contact(n, b, name) if mine(n) => {
+            match storage
+                .get_collection(account.id, CollectionKind::Addressbook, b)
+                .await?
+            {
+                None => Resource::Missing,
+                Some(c) => {
+                    let mut metas = storage
+                        .object_meta(c.id, std::slice::from_ref(name))
+                        .await?;
+                    match metas.pop() {
+                        Some(m) => Resource::Contact(c, m),
+                        None => Resource::NewContact(c, name.clone()),
+                    }
+                }
+            }
+        }
+        _ => Resource::Missing,
+    })
+}
+
+/// Builds hrefs for an account; every href we emit comes from here.
+#[derive(Debug, Clone)]
+pub struct Hrefs {
+    phone: String,
+}
+
+impl Hrefs {
+    pub fn new(account: &Account) -> Self {
+        Hrefs {
+            phone: encode_segment(&account.phone),
+        }
+    }
+    /// The account's E.164 number.
+    pub fn phone(&self) -> &str {
+        &self.phone
+    }
+    pub fn principal(&self) -> String {
+        format!("/dav/principals/{}/", self.phone)
+    }
+    pub fn addressbook_home(&self) -> String {
+        format!("/dav/addressbooks/{}/", self.phone)
+    }
+    pub fn addressbook(&self, slug: &str) -> String {
+        format!("/dav/addressbooks/{}/{}/", self.phone, encode_segment(slug))
+    }
+    pub fn contact(&self, slug: &str, name: &str) -> String {
+        format!(
+            "/dav/addressbooks/{}/{}/{}",
+            self.phone,
+            encode_segment(slug),
+            encode_segment(name)
+        )
+    }
+    /// The canonical href of a resource.
+    pub fn of(&self, r: &Resource) -> String {
+        match r {
+            Resource::Root => "/".into(),
+            Resource::DavRoot => "/dav/".into(),
+            Resource::PrincipalsRoot => "/dav/principals/".into(),
+            Resource::AddressbooksRoot => "/dav/addressbooks/".into(),
+            Resource::Principal => self.principal(),
+            Resource::AddressbookHome => self.addressbook_home(),
+            Resource::Addressbook(c) => self.addressbook(&c.slug),
+            Resource::NewAddressbook(s) => self.addressbook(s),
+            Resource::Contact(c, m) => self.contact(&c.slug, &m.name),
+            Resource::NewContact(c, n) => self.contact(&c.slug, n),
+            Resource::Missing => String::new(),
+        }
+    }
+}
+
+/// Reads an href (absolute URL or absolute path) from a request body or `Destination`
+/// header down to its path, so it can be parsed with [`parse_path`].
+pub fn href_path(href: &str) -> &str {
+    let h = href.trim();
+    if let Some(rest) = h
+        .strip_prefix("http://")
+        .or_else(|| h.strip_prefix("https://"))
+    {
+        match rest.find('/') {
+            Some(i) => &rest[i..],
+            None => "/",
+        }
+    } else {
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_path_is_decoded() {
+        assert_eq!(
+            parse_path("/dav/addressbooks/%2B4420/contacts/a%20b.vcf"),
+            Path::Contact("+4420".into(), "contacts".into(), "a b.vcf".into())
+        );
+    }
+
+    #[test]
+    fn collection_path_without_trailing_slash_is_the_collection() {
+        assert_eq!(
+            parse_path("/dav/addressbooks/+4420/contacts"),
+            Path::Addressbook("+4420".into(), "contacts".into())
+        );
+    }
+
+    #[test]
+    fn dot_segments_and_encoded_slashes_are_unknown() {
+        assert_eq!(parse_path("/dav/addressbooks/+1/../x"), Path::Unknown);
+        assert_eq!(parse_path("/dav/addressbooks/+1/a%2Fb/"), Path::Unknown);
+    }
+
+    #[test]
+    fn encoded_segment_round_trips() {
+        let name = "Ünï code & ?#%.vcf";
+        let enc = encode_segment(name);
+        assert!(!enc.contains(' ') && !enc.contains('?') && !enc.contains('#'));
+        assert_eq!(percent_decode_str(&enc).decode_utf8().unwrap(), name);
+    }
+
+    #[test]
+    fn absolute_url_href_reduces_to_path() {
+        assert_eq!(href_path("http://h:1/dav/x"), "/dav/x");
+        assert_eq!(href_path("/dav/x"), "/dav/x");
+    }
+}

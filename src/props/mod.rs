@@ -1,0 +1,319 @@
+//! Live properties: a closed enum of every property the server computes, each answered
+//! for the resources it applies to. Anything not here is a dead property (stored as the
+//! client set it) or does not exist (404 in its propstat).
+//!
+//! Owners: RFC 4918 §15 (WebDAV), RFC 5397 (`current-user-principal`), RFC 3744 §5
+//! (`owner`, `current-user-privilege-set`, `principal-collection-set`), RFC 3253 §3.1.5
+//! (`supported-report-set`), RFC 6352 §6.2, §7.1 (CardDAV), RFC 6578 §4 (`sync-token`),
+//! RFC 5995 §3.2.1 (`add-member`), CalendarServer `getctag`.
+//!
+//! Does not: read or write storage (callers hand in what they loaded), or decide PROPFIND
+//! depth (see `dav::propfind`).
+
+use crate::dav::resource::{Hrefs, Resource};
+use crate::dav::xml::{Content, Element, NS_CALSERVER, NS_CARDDAV, NS_DAV, QName};
+use crate::storage::{Collection, ObjectMeta};
+
+/// Every live property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LiveProp {
+    ResourceType,
+    DisplayName,
+    GetEtag,
+    GetContentType,
+    GetContentLength,
+    GetLastModified,
+    CreationDate,
+    CurrentUserPrincipal,
+    PrincipalUrl,
+    PrincipalCollectionSet,
+    Owner,
+    CurrentUserPrivilegeSet,
+    SupportedReportSet,
+    SyncToken,
+    GetCtag,
+    AddressbookHomeSet,
+    SupportedAddressData,
+    MaxResourceSize,
+    AddMember,
+    GroupMembership,
+}
+
+use LiveProp::*;
+
+const ALL: &[LiveProp] = &[
+    ResourceType,
+    DisplayName,
+    GetEtag,
+    GetContentType,
+    GetContentLength,
+    GetLastModified,
+    CreationDate,
+    CurrentUserPrincipal,
+    PrincipalUrl,
+    PrincipalCollectionSet,
+    Owner,
+    CurrentUserPrivilegeSet,
+    SupportedReportSet,
+    SyncToken,
+    GetCtag,
+    AddressbookHomeSet,
+    SupportedAddressData,
+    MaxResourceSize,
+    AddMember,
+    GroupMembership,
+];
+
+impl LiveProp {
+    pub fn qname(self) -> QName {
+        let (ns, local) = match self {
+            ResourceType => (NS_DAV, "resourcetype"),
+            DisplayName => (NS_DAV, "displayname"),
+            GetEtag => (NS_DAV, "getetag"),
+            GetContentType => (NS_DAV, "getcontenttype"),
+            GetContentLength => (NS_DAV, "getcontentlength"),
+            GetLastModified => (NS_DAV, "getlastmodified"),
+            CreationDate => (NS_DAV, "creationdate"),
+            CurrentUserPrincipal => (NS_DAV, "current-user-principal"),
+            PrincipalUrl => (NS_DAV, "principal-URL"),
+            PrincipalCollectionSet => (NS_DAV, "principal-collection-set"),
+            Owner => (NS_DAV, "owner"),
+            CurrentUserPrivilegeSet => (NS_DAV, "current-user-privilege-set"),
+            SupportedReportSet => (NS_DAV, "supported-report-set"),
+            SyncToken => (NS_DAV, "sync-token"),
+            GetCtag => (NS_CALSERVER, "getctag"),
+            AddressbookHomeSet => (NS_CARDDAV, "addressbook-home-set"),
+            SupportedAddressData => (NS_CARDDAV, "supported-address-data"),
+            MaxResourceSize => (NS_CARDDAV, "max-resource-size"),
+            AddMember => (NS_DAV, "add-member"),
+            GroupMembership => (NS_DAV, "group-membership"),
+        };
+        QName::new(ns, local)
+    }
+
+    pub fn from_qname(q: &QName) -> Option<LiveProp> {
+        ALL.iter().copied().find(|p| {
+            let n = p.qname();
+            n.ns == q.ns && n.local == q.local
+        })
+    }
+
+    /// Whether PROPPATCH may set it. Only `displayname` is writable (and then stored as a
+    /// dead property on collections); the rest are protected (RFC 4918 §15).
+    pub fn is_protected(self) -> bool {
+        !matches!(self, DisplayName)
+    }
+
+    /// Whether `allprop` includes it (RFC 4918 §9.1: expensive and RFC 3253/3744/5397
+    /// properties are only returned when named).
+    fn in_allprop(self) -> bool {
+        matches!(
+            self,
+            ResourceType
+                | DisplayName
+                | GetEtag
+                | GetContentType
+                | GetContentLength
+                | GetLastModified
+                | CreationDate
+        )
+    }
+}
+
+/// What the computation needs besides the resource.
+pub struct PropCtx<'a> {
+    pub hrefs: &'a Hrefs,
+    pub max_resource_size: u64,
+    /// The home's collections, for the home's ctag/sync-token (loaded only when needed).
+    pub home_collections: Option<&'a [Collection]>,
+}
+
+/// The names of the live properties that exist on `r` (for `propname`), or only those
+/// `allprop` returns.
+pub fn names(r: &Resource, allprop_only: bool) -> Vec<QName> {
+    ALL.iter()
+        .copied()
+        .filter(|p| !allprop_only || p.in_allprop())
+        .filter(|p| applies(*p, r))
+        .map(LiveProp::qname)
+        .collect()
+}
+
+fn applies(p: LiveProp, r: &Resource) -> bool {
+    let contact = matches!(r, Resource::Contact(..));
+    let book = matches!(r, Resource::Addressbook(_));
+    let home = matches!(r, Resource::AddressbookHome);
+    match p {
+        // Collections carry displayname as a dead property; the principal's is computed.
+        DisplayName => matches!(r, Resource::Principal),
+        GetEtag | GetContentType | GetContentLength | GetLastModified => contact,
+        CreationDate => book || contact,
+        PrincipalUrl | AddressbookHomeSet | GroupMembership => matches!(r, Resource::Principal),
+        SyncToken | GetCtag => book || home,
+        SupportedAddressData | MaxResourceSize | AddMember => book,
+        ResourceType
+        | CurrentUserPrincipal
+        | PrincipalCollectionSet
+        | Owner
+        | CurrentUserPrivilegeSet
+        | SupportedReportSet => !matches!(
+            r,
+            Resource::Missing | Resource::NewAddressbook(_) | Resource::NewContact(..)
+        ),
+    }
+}
+
+/// The value of live property `p` on `r`, or `None` if it does not apply there.
+pub fn value(ctx: &PropCtx<'_>, r: &Resource, p: LiveProp) -> Option<Content> {
+    if !applies(p, r) {
+        return None;
+    }
+    let dav = |l: &str| Element::empty(QName::dav(l));
+    let card = |l: &str| Element::empty(QName::new(NS_CARDDAV, l));
+    Some(match p {
+        ResourceType => Content::Elements(match r {
+            Resource::Principal => vec![dav("principal")],
+            Resource::Addressbook(_) => vec![dav("collection"), card("addressbook")],
+            Resource::Contact(..) => vec![],
+            _ => vec![dav("collection")],
+        }),
+        DisplayName => Content::Text(ctx.hrefs.phone().to_string()),
+        GetEtag => Content::Text(format!("\"{}\"", meta(r)?.etag)),
+        GetContentType => Content::Text(meta(r)?.content_type.clone()),
+        GetContentLength => Content::Text(meta(r)?.size.to_string()),
+        GetLastModified => Content::Text(http_date(meta(r)?.modified_at)),
+        CreationDate => Content::Text(rfc3339(match r {
+            Resource::Addressbook(c) => c.created_at,
+            Resource::Contact(_, m) => m.modified_at,
+            _ => return None,
+        })),
+        CurrentUserPrincipal | Owner | PrincipalUrl => Content::Hrefs(vec![ctx.hrefs.principal()]),
+        PrincipalCollectionSet => Content::Hrefs(vec!["/dav/principals/".into()]),
+        AddressbookHomeSet => Content::Hrefs(vec![ctx.hrefs.addressbook_home()]),
+        GroupMembership => Content::Empty,
+        CurrentUserPrivilegeSet => crate::acl::current_user_privilege_set(r),
+        SupportedReportSet => Content::Elements(supported_reports(r)),
+        SyncToken => Content::Text(match r {
+            Resource::Addressbook(c) => crate::sync::token_for(c, c.seq),
+            _ => crate::sync::home_token(ctx.home_collections?),
+        }),
+        GetCtag => Content::Text(match r {
+            Resource::Addressbook(c) => crate::sync::token_for(c, c.seq),
+            _ => crate::sync::home_token(ctx.home_collections?),
+        }),
+        SupportedAddressData => Content::Elements(
+            ["3.0", "4.0"]
+                .iter()
+                .map(|v| Element {
+                    name: QName::new(NS_CARDDAV, "address-data-type"),
+                    attrs: vec![
+                        ("content-type".into(), "text/vcard".into()),
+                        ("version".into(), (*v).into()),
+                    ],
+                    content: Content::Empty,
+                })
+                .collect(),
+        ),
+        MaxResourceSize => Content::Text(ctx.max_resource_size.to_string()),
+        AddMember => match r {
+            Resource::Addressbook(c) => Content::Hrefs(vec![format!(
+                "{}?add-member",
+                ctx.hrefs.addressbook(&c.slug)
+            )]),
+            _ => return None,
+        },
+    })
+}
+
+fn meta(r: &Resource) -> Option<&ObjectMeta> {
+    match r {
+        Resource::Contact(_, m) => Some(m),
+        _ => None,
+    }
+}
+
+/// `DAV:supported-report-set` (RFC 3253 §3.1.5): what REPORT answers here.
+pub fn supported_reports(r: &Resource) -> Vec<Element> {
+    let report = |ns: &str, l: &str| Element {
+        name: QName::dav("supported-report"),
+        attrs: vec![],
+        content: Content::Elements(vec![Element {
+            name: QName::dav("report"),
+            attrs: vec![],
+            content: Content::Elements(vec![Element::empty(QName::new(ns, l))]),
+        }]),
+    };
+    match r {
+        Resource::Addressbook(_) => vec![
+            report(NS_CARDDAV, "addressbook-multiget"),
+            report(NS_CARDDAV, "addressbook-query"),
+            report(NS_DAV, "sync-collection"),
+        ],
+        Resource::AddressbookHome => vec![report(NS_DAV, "sync-collection")],
+        Resource::Principal => vec![
+            report(NS_DAV, "expand-property"),
+            report(NS_DAV, "principal-property-search"),
+            report(NS_DAV, "principal-search-property-set"),
+        ],
+        _ => vec![],
+    }
+}
+
+/// RFC 9110 IMF-fixdate.
+pub fn http_date(unix: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    httpdate::fmt_http_date(t)
+}
+
+/// RFC 3339 UTC date-time (`creationdate`, RFC 4918 §15.1).
+pub fn rfc3339(unix: i64) -> String {
+    let secs = unix.max(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T07:06:40Z");
+    }
+
+    #[test]
+    fn every_live_property_round_trips_through_its_qname() {
+        for p in ALL {
+            assert_eq!(LiveProp::from_qname(&p.qname()), Some(*p));
+        }
+    }
+
+    #[test]
+    fn only_displayname_is_writable() {
+        assert!(!DisplayName.is_protected());
+        assert!(GetEtag.is_protected() && SyncToken.is_protected() && ResourceType.is_protected());
+    }
+}
