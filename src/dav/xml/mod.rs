@@ -9,6 +9,7 @@
 //! caller maps it to 400 (or 415/422 where the RFC says so).
 
 pub mod reader;
+mod tree;
 pub mod writer;
 
 pub use reader::*;
@@ -34,7 +35,10 @@ pub struct QName {
 
 impl QName {
     pub fn new(ns: &str, local: &str) -> Self {
-        QName { ns: ns.to_string(), local: local.to_string() }
+        QName {
+            ns: ns.to_string(),
+            local: local.to_string(),
+        }
     }
     pub fn dav(local: &str) -> Self {
         Self::new(NS_DAV, local)
