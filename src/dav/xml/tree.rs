@@ -5,7 +5,7 @@
 //! All refusals happen here: non-UTF-8 input, a `<!DOCTYPE`, entity references other than
 //! the five predefined ones and character references, unbound prefixes, nesting deeper
 //! than [`MAX_DEPTH`], and anything quick-xml finds ill-formed. Request bodies are small
-//! and already size-limited by the HTTP layer, so holding them as a tree is cheap.
+//! (the caller caps their size before parsing), so holding them as a tree is cheap.
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;

@@ -365,3 +365,386 @@ fn reason(status: u16) -> &'static str {
 pub fn status_line(status: u16) -> String {
     format!("HTTP/1.1 {status} {}", reason(status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dav::xml::test_support::{infoset, inner_infoset};
+
+    fn dav(local: &str) -> QName {
+        QName::dav(local)
+    }
+
+    fn one(r: Response, token: Option<&str>) -> String {
+        let mut w = MultistatusWriter::begin();
+        w.response(&r);
+        w.finish(token)
+    }
+
+    #[test]
+    fn status_line_has_reason_phrases() {
+        assert_eq!(status_line(200), "HTTP/1.1 200 OK");
+        assert_eq!(status_line(207), "HTTP/1.1 207 Multi-Status");
+        assert_eq!(status_line(403), "HTTP/1.1 403 Forbidden");
+        assert_eq!(status_line(404), "HTTP/1.1 404 Not Found");
+        assert_eq!(status_line(409), "HTTP/1.1 409 Conflict");
+        assert_eq!(status_line(412), "HTTP/1.1 412 Precondition Failed");
+        assert_eq!(status_line(424), "HTTP/1.1 424 Failed Dependency");
+        assert_eq!(status_line(507), "HTTP/1.1 507 Insufficient Storage");
+    }
+
+    #[test]
+    fn escape_replaces_markup_characters() {
+        assert_eq!(escape(r#"a<b>&"c"'"#), "a&lt;b&gt;&amp;&quot;c&quot;'");
+    }
+
+    #[test]
+    fn escape_borrows_clean_text() {
+        assert!(matches!(
+            escape("plain text/é"),
+            Cow::Borrowed("plain text/é")
+        ));
+    }
+
+    #[test]
+    fn escape_keeps_cr_and_drops_forbidden_controls() {
+        assert_eq!(
+            escape("BEGIN:VCARD\r\nFN:a\u{1}b\r\n"),
+            "BEGIN:VCARD&#13;\nFN:a\u{FFFD}b&#13;\n"
+        );
+    }
+
+    #[test]
+    fn empty_multistatus_is_exact() {
+        let out = MultistatusWriter::begin().finish(None);
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\" \
+             xmlns:C=\"urn:ietf:params:xml:ns:carddav\" xmlns:CAL=\"urn:ietf:params:xml:ns:caldav\" \
+             xmlns:CS=\"http://calendarserver.org/ns/\" xmlns:ICAL=\"http://apple.com/ns/ical/\">\n\
+             </D:multistatus>\n"
+        );
+    }
+
+    #[test]
+    fn propstat_response_is_exact() {
+        let out = one(
+            Response::PropStats {
+                href: "/ab/".into(),
+                propstats: vec![PropStat {
+                    status: 200,
+                    props: vec![
+                        Prop {
+                            name: dav("displayname"),
+                            content: Content::Text("Home".into()),
+                        },
+                        Prop {
+                            name: dav("resourcetype"),
+                            content: Content::Elements(vec![
+                                Element::empty(dav("collection")),
+                                Element::empty(QName::new(
+                                    crate::dav::xml::NS_CARDDAV,
+                                    "addressbook",
+                                )),
+                            ]),
+                        },
+                    ],
+                }],
+            },
+            None,
+        );
+        let body = out
+            .split_once(">\n")
+            .unwrap()
+            .1
+            .split_once(">\n")
+            .unwrap()
+            .1;
+        assert_eq!(
+            body,
+            "<D:response><D:href>/ab/</D:href><D:propstat><D:prop><D:displayname>Home</D:displayname>\
+             <D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop>\
+             <D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>\n</D:multistatus>\n"
+        );
+    }
+
+    #[test]
+    fn multistatus_with_foreign_namespaces_is_well_formed() {
+        let mut w = MultistatusWriter::begin();
+        w.response(&Response::PropStats {
+            href: "/ab/x.vcf".into(),
+            propstats: vec![
+                PropStat {
+                    status: 200,
+                    props: vec![
+                        Prop {
+                            name: QName::new("urn:x", "color"),
+                            content: Content::Text("#ff0000".into()),
+                        },
+                        Prop {
+                            name: QName::new("urn:y", "outer"),
+                            content: Content::Elements(vec![
+                                Element::new(
+                                    QName::new("urn:y", "same"),
+                                    Content::Text("1".into()),
+                                ),
+                                Element {
+                                    name: QName::new("urn:z", "other"),
+                                    attrs: vec![("kind".into(), "a\"b".into())],
+                                    content: Content::Elements(vec![Element::empty(QName::new(
+                                        "urn:y", "deep",
+                                    ))]),
+                                },
+                            ]),
+                        },
+                        Prop {
+                            name: QName::new("", "bare"),
+                            content: Content::Text("n".into()),
+                        },
+                        Prop {
+                            name: QName::new(crate::dav::xml::NS_CALSERVER, "getctag"),
+                            content: Content::Text("c1".into()),
+                        },
+                    ],
+                },
+                PropStat {
+                    status: 404,
+                    props: vec![Prop {
+                        name: QName::new("urn:x", "missing"),
+                        content: Content::Empty,
+                    }],
+                },
+            ],
+        });
+        let out = w.finish(None);
+        let outer = inner_infoset(&out, "urn:y", "outer");
+        assert_eq!(
+            outer,
+            vec![
+                "<{urn:y}same>",
+                "\"1\"",
+                "</>",
+                "<{urn:z}other {}kind=\"a\\\"b\">",
+                "<{urn:y}deep>",
+                "</>",
+                "</>"
+            ]
+        );
+        assert_eq!(inner_infoset(&out, "urn:x", "color"), vec!["\"#ff0000\""]);
+        assert_eq!(inner_infoset(&out, "", "bare"), vec!["\"n\""]);
+        assert_eq!(
+            inner_infoset(&out, crate::dav::xml::NS_CALSERVER, "getctag"),
+            vec!["\"c1\""]
+        );
+        assert!(out.contains("<CS:getctag>c1</CS:getctag>"));
+        assert!(out.contains(r#"<X0:color xmlns:X0="urn:x">"#));
+    }
+
+    #[test]
+    fn non_200_propstat_writes_names_only() {
+        let out = one(
+            Response::PropStats {
+                href: "/ab/".into(),
+                propstats: vec![PropStat {
+                    status: 403,
+                    props: vec![Prop {
+                        name: dav("displayname"),
+                        content: Content::Text("secret".into()),
+                    }],
+                }],
+            },
+            None,
+        );
+        assert!(out.contains(
+            "<D:propstat><D:prop><D:displayname/></D:prop><D:status>HTTP/1.1 403 Forbidden</D:status></D:propstat>"
+        ));
+        assert!(!out.contains("secret"));
+    }
+
+    #[test]
+    fn propstat_without_props_is_skipped() {
+        let out = one(
+            Response::PropStats {
+                href: "/ab/".into(),
+                propstats: vec![
+                    PropStat {
+                        status: 200,
+                        props: vec![Prop {
+                            name: dav("getetag"),
+                            content: Content::Text("\"e\"".into()),
+                        }],
+                    },
+                    PropStat {
+                        status: 404,
+                        props: vec![],
+                    },
+                ],
+            },
+            None,
+        );
+        assert_eq!(out.matches("<D:propstat>").count(), 1);
+        assert!(!out.contains("404"));
+        assert!(out.contains("<D:getetag>&quot;e&quot;</D:getetag>"));
+    }
+
+    #[test]
+    fn status_response_for_deleted_member() {
+        let out = one(
+            Response::Status {
+                href: "/ab/gone.vcf".into(),
+                status: 404,
+                error: None,
+            },
+            None,
+        );
+        assert!(out.contains(
+            "<D:response><D:href>/ab/gone.vcf</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>"
+        ));
+        assert!(!out.contains("propstat"));
+    }
+
+    #[test]
+    fn status_response_with_error_element() {
+        let out = one(
+            Response::Status {
+                href: "/ab/".into(),
+                status: 507,
+                error: Some(Element::empty(dav("number-of-matches-within-limits"))),
+            },
+            None,
+        );
+        assert!(out.contains(
+            "<D:status>HTTP/1.1 507 Insufficient Storage</D:status>\
+             <D:error><D:number-of-matches-within-limits/></D:error></D:response>"
+        ));
+    }
+
+    #[test]
+    fn sync_token_follows_the_responses() {
+        let out = one(
+            Response::Status {
+                href: "/ab/a.vcf".into(),
+                status: 404,
+                error: None,
+            },
+            Some("https://x/sync/7"),
+        );
+        let tokens = infoset(&out);
+        let n = tokens.len();
+        // sync-token is the last child of multistatus, after the last response.
+        assert_eq!(
+            tokens[n - 7..],
+            [
+                "</>",
+                "\"\n\"",
+                "<{DAV:}sync-token>",
+                "\"https://x/sync/7\"",
+                "</>",
+                "\"\n\"",
+                "</>"
+            ]
+        );
+        let sync = out
+            .find("<D:sync-token>https://x/sync/7</D:sync-token>")
+            .unwrap();
+        assert!(sync > out.rfind("</D:response>").unwrap());
+        assert!(out[sync..].ends_with("</D:sync-token>\n</D:multistatus>\n"));
+    }
+
+    #[test]
+    fn hrefs_and_text_are_escaped() {
+        let out = one(
+            Response::PropStats {
+                href: "/ab/a&b<c>\".vcf".into(),
+                propstats: vec![PropStat {
+                    status: 200,
+                    props: vec![
+                        Prop {
+                            name: dav("displayname"),
+                            content: Content::Text("Tom & \"Jerry\" <cartoons>".into()),
+                        },
+                        Prop {
+                            name: dav("current-user-principal"),
+                            content: Content::Hrefs(vec!["/p/?a=1&b=2".into()]),
+                        },
+                    ],
+                }],
+            },
+            Some("t&1"),
+        );
+        assert!(out.contains("<D:href>/ab/a&amp;b&lt;c&gt;&quot;.vcf</D:href>"));
+        assert!(out.contains(
+            "<D:displayname>Tom &amp; &quot;Jerry&quot; &lt;cartoons&gt;</D:displayname>"
+        ));
+        assert_eq!(
+            inner_infoset(&out, "DAV:", "displayname"),
+            vec![r#""Tom & "Jerry" <cartoons>""#]
+        );
+        assert_eq!(
+            inner_infoset(&out, "DAV:", "current-user-principal"),
+            vec!["<{DAV:}href>", "\"/p/?a=1&b=2\"", "</>"]
+        );
+        assert_eq!(inner_infoset(&out, "DAV:", "sync-token"), vec!["\"t&1\""]);
+    }
+
+    #[test]
+    fn address_data_crlf_survives_parsing() {
+        let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n";
+        let out = one(
+            Response::PropStats {
+                href: "/ab/a.vcf".into(),
+                propstats: vec![PropStat {
+                    status: 200,
+                    props: vec![Prop {
+                        name: QName::new(crate::dav::xml::NS_CARDDAV, "address-data"),
+                        content: Content::Text(card.into()),
+                    }],
+                }],
+            },
+            None,
+        );
+        assert_eq!(
+            inner_infoset(&out, crate::dav::xml::NS_CARDDAV, "address-data"),
+            vec![format!("\"{card}\"")]
+        );
+    }
+
+    #[test]
+    fn error_body_with_nested_condition() {
+        let cond = Element::new(
+            QName::new(crate::dav::xml::NS_CARDDAV, "no-uid-conflict"),
+            Content::Hrefs(vec!["/ab/existing.vcf".into()]),
+        );
+        let out = error_body(&cond);
+        assert!(
+            out.starts_with(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\""
+            )
+        );
+        assert!(out.contains(
+            "<C:no-uid-conflict><D:href>/ab/existing.vcf</D:href></C:no-uid-conflict></D:error>"
+        ));
+        assert_eq!(
+            infoset(&out),
+            vec![
+                "<{DAV:}error>",
+                "<{urn:ietf:params:xml:ns:carddav}no-uid-conflict>",
+                "<{DAV:}href>",
+                "\"/ab/existing.vcf\"",
+                "</>",
+                "</>",
+                "</>",
+            ]
+        );
+    }
+
+    #[test]
+    fn error_body_with_foreign_condition_declares_it() {
+        let out = error_body(&Element::empty(QName::new("urn:x", "limit")));
+        assert!(out.contains(r#"<X0:limit xmlns:X0="urn:x"/>"#));
+        assert_eq!(
+            infoset(&out),
+            vec!["<{DAV:}error>", "<{urn:x}limit>", "</>", "</>"]
+        );
+    }
+}
