@@ -9,6 +9,9 @@
 //! caller maps it to 400 (or 415/422 where the RFC says so).
 
 pub mod reader;
+#[cfg(test)]
+mod test_support;
+mod tree;
 pub mod writer;
 
 pub use reader::*;
