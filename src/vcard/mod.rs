@@ -7,10 +7,15 @@
 //! - [`select_props`]: the `CARDDAV:address-data` property subset (RFC 6352 §10.4.2).
 //! - [`filter`]: the `addressbook-query` filter model and its evaluation (RFC 6352 §10.5).
 //!
+//! Underneath, `lines` is a lossless content-line model (group, name, ordered
+//! parameters, raw value, exact bytes) and `conversion` repairs calcard's conversion output.
+//! calcard parses for validation and conversion only: a stored card is never rewritten
+//! by it. vCard 2.1 is refused.
+//!
 //! Invariant: never touches the database or the network, never logs card contents above
-//! trace level.
+//! trace level (error messages name lines and properties, never values).
 
-mod convert;
+mod conversion;
 pub mod filter;
 mod lines;
 #[cfg(test)]
@@ -26,12 +31,14 @@ pub enum Version {
 }
 
 impl Version {
+    /// The `VERSION` value: `"3.0"` or `"4.0"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Version::V3 => "3.0",
             Version::V4 => "4.0",
         }
     }
+    /// Reads a `VERSION` value (surrounding whitespace ignored); `None` for any other.
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim() {
             "3.0" => Some(Version::V3),
@@ -171,7 +178,7 @@ pub fn version_of(body: &[u8]) -> Option<Version> {
 /// (`ENCODING=b;TYPE=JPEG` ↔ `data:image/jpeg;base64,`).
 ///
 /// calcard does the conversion (dates, binary ↔ `data:` URIs); [`convert`] then repairs
-/// what calcard writes (see the `convert` module) and folds every line at 75 octets on
+/// what calcard writes (see the `conversion` module) and folds every line at 75 octets on
 /// character boundaries with CRLF endings. Groups, `X-` properties and non-ASCII text
 /// survive; parameter spelling may change (calcard merges repeated `TYPE`s into one list
 /// and upper-cases known values).
@@ -182,7 +189,7 @@ pub fn convert(body: &[u8], target: Version) -> Result<Vec<u8>, VcardError> {
     }
     let text = std::str::from_utf8(body)
         .map_err(|_| VcardError::Charset("stored card is not UTF-8".into()))?;
-    convert::convert(text, target).map(String::into_bytes)
+    conversion::convert(text, target).map(String::into_bytes)
 }
 
 /// Keeps only the named properties (upper-case names) plus the ones a vCard must have
