@@ -83,7 +83,9 @@ impl Filter {
     /// matches.
     ///
     /// RFC 6352 §10.5: the filter's `test` combines its prop-filters (`anyof`: at least
-    /// one, `allof`: all; no prop-filter matches every card). See [`PropFilter::matches`].
+    /// one, `allof`: all; no prop-filter matches every card). A prop-filter's conditions
+    /// are evaluated per property instance: it matches when one instance (in any group)
+    /// satisfies its text-matches and param-filters combined per its own `test`.
     pub fn matches(&self, card: &[u8]) -> bool {
         let Ok(text) = std::str::from_utf8(card) else {
             return false;
