@@ -1,0 +1,5 @@
+use dialbook::storage::SeaStorage;
+#[test]
+fn t() {
+    let _ = std::mem::size_of::<SeaStorage>();
+}
