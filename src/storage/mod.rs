@@ -267,24 +267,11 @@ pub trait Storage: Send + Sync + 'static {
     /// safe under concurrent calls. Returns nothing; use `list_collections` after.
     async fn ensure_collections(&self, account: AccountId, wanted: &[NewCollection]) -> Result<()>;
     /// Collections of an account, optionally of one kind, ordered by (sort_order, slug).
-    async fn list_collections(
-        &self,
-        account: AccountId,
-        kind: Option<CollectionKind>,
-    ) -> Result<Vec<Collection>>;
+    async fn list_collections(&self, account: AccountId, kind: Option<CollectionKind>) -> Result<Vec<Collection>>;
     /// One collection by kind and slug.
-    async fn get_collection(
-        &self,
-        account: AccountId,
-        kind: CollectionKind,
-        slug: &str,
-    ) -> Result<Option<Collection>>;
+    async fn get_collection(&self, account: AccountId, kind: CollectionKind, slug: &str) -> Result<Option<Collection>>;
     /// Creates one collection with its initial dead properties. `AlreadyExists` if taken.
-    async fn create_collection(
-        &self,
-        account: AccountId,
-        new: &NewCollection,
-    ) -> Result<Collection>;
+    async fn create_collection(&self, account: AccountId, new: &NewCollection) -> Result<Collection>;
     /// Deletes a collection, its members, their properties and its change log.
     /// `NotFound` if absent.
     async fn delete_collection(&self, collection: CollectionId) -> Result<()>;
@@ -293,64 +280,29 @@ pub trait Storage: Send + Sync + 'static {
     /// Metadata of every member, ordered by name. Never loads bodies.
     async fn list_objects(&self, collection: CollectionId) -> Result<Vec<ObjectMeta>>;
     /// Metadata of the named members that exist (any order). One query per batch of names.
-    async fn object_meta(
-        &self,
-        collection: CollectionId,
-        names: &[String],
-    ) -> Result<Vec<ObjectMeta>>;
+    async fn object_meta(&self, collection: CollectionId, names: &[String]) -> Result<Vec<ObjectMeta>>;
     /// The named members that exist, with bodies, in one batch (any order).
     async fn get_objects(&self, collection: CollectionId, names: &[String]) -> Result<Vec<Object>>;
     /// Members with bodies, ordered by name, starting after `after` (exclusive), at most
     /// `limit` of them: for scanning queries with bounded memory.
-    async fn scan_objects(
-        &self,
-        collection: CollectionId,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Object>>;
+    async fn scan_objects(&self, collection: CollectionId, after: Option<&str>, limit: u64) -> Result<Vec<Object>>;
     /// Creates or replaces a member after checking `cond` and UID uniqueness inside the
     /// transaction. Errors: `NotFound` (collection gone), `PreconditionFailed`,
     /// `UidConflict(name)`. Appends one change row and advances the sequence.
-    async fn put_object(
-        &self,
-        collection: CollectionId,
-        obj: &NewObject,
-        cond: &Condition,
-    ) -> Result<PutOutcome>;
+    async fn put_object(&self, collection: CollectionId, obj: &NewObject, cond: &Condition) -> Result<PutOutcome>;
     /// Deletes a member (and its dead properties) after checking `cond`. Errors:
     /// `NotFound`, `PreconditionFailed`. Appends one change row.
-    async fn delete_object(
-        &self,
-        collection: CollectionId,
-        name: &str,
-        cond: &Condition,
-    ) -> Result<()>;
+    async fn delete_object(&self, collection: CollectionId, name: &str, cond: &Condition) -> Result<()>;
     /// Moves a member to another name and/or collection of the same account. `cond` is
     /// checked against the source. With `overwrite` false an existing destination is
     /// `PreconditionFailed`; with true it is replaced. UID uniqueness is checked in the
     /// destination (`UidConflict`). Dead properties move with it. One change row in each
     /// collection touched (two in one collection when renaming in place).
-    async fn move_object(
-        &self,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
-        cond: &Condition,
-    ) -> Result<TransferOutcome>;
+    async fn move_object(&self, from: CollectionId, from_name: &str, to: CollectionId, to_name: &str, overwrite: bool, cond: &Condition) -> Result<TransferOutcome>;
     /// Copies a member like `move_object` without removing the source; `new_uid`, when
     /// given, replaces the UID recorded for the copy and `body`/`etag` replace the copied
     /// bytes (a copy inside one address book needs a fresh UID).
-    async fn copy_object(
-        &self,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
-        replacement: Option<&NewObject>,
-    ) -> Result<TransferOutcome>;
+    async fn copy_object(&self, from: CollectionId, from_name: &str, to: CollectionId, to_name: &str, overwrite: bool, replacement: Option<&NewObject>) -> Result<TransferOutcome>;
 
     // ----- change log -----
     /// Members changed after `since` (None = everything that exists now: an initial sync,
@@ -358,12 +310,7 @@ pub trait Storage: Send + Sync + 'static {
     /// most `limit`. Errors: `InvalidToken` if `since` is below the horizon or above the
     /// current sequence; `NotFound` if the collection is gone. One query for the changes
     /// and one batch for their metadata, whatever the collection's size.
-    async fn changes_since(
-        &self,
-        collection: CollectionId,
-        since: Option<i64>,
-        limit: Option<u64>,
-    ) -> Result<Changes>;
+    async fn changes_since(&self, collection: CollectionId, since: Option<i64>, limit: Option<u64>) -> Result<Changes>;
     /// Drops change rows of members that no longer exist and whose deletion is at or below
     /// `seq`, and raises the horizon to `seq`. Returns the number of rows dropped.
     async fn prune_changes(&self, collection: CollectionId, seq: i64) -> Result<u64>;
