@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use dialbook::storage::sea::{ConnectOptions, SeaStorage};
 use dialbook::storage::{
-    Account, Collection, CollectionKind, Condition, DeadProp, NewCollection, NewObject,
-    ObjectMeta, PropOp, PropTarget, Storage, StorageError,
+    Account, Collection, CollectionKind, Condition, DeadProp, NewCollection, NewObject, ObjectMeta,
+    PropOp, PropTarget, Storage, StorageError,
 };
 
 // ----- harness -----
@@ -138,7 +138,9 @@ fn phone() -> String {
 }
 
 async fn account(s: &SeaStorage) -> Account {
-    s.create_account(&phone(), "$argon2id$hash").await.expect("account")
+    s.create_account(&phone(), "$argon2id$hash")
+        .await
+        .expect("account")
 }
 
 fn new_book(slug: &str, sort_order: i32) -> NewCollection {
@@ -233,7 +235,10 @@ async fn account_create_duplicate_lookup(s: &SeaStorage) {
     let all = s.list_accounts().await.unwrap();
     let mut expected = vec![a.phone.clone(), b.phone.clone()];
     expected.sort();
-    assert_eq!(all.iter().map(|a| a.phone.clone()).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        all.iter().map(|a| a.phone.clone()).collect::<Vec<_>>(),
+        expected
+    );
 }
 
 async fn account_password_change_bumps_timestamp(s: &SeaStorage) {
@@ -361,6 +366,18 @@ async fn create_collection_duplicate_and_unknown_account(s: &SeaStorage) {
         s.create_collection(i64::MAX - 7, &new_book("x", 0)).await,
         Err(StorageError::NotFound)
     ));
+    // A property named twice in the initial set keeps its last value.
+    let mut twice = new_book("twice", 1);
+    twice.props.push(prop("DAV:", "displayname", "Second"));
+    let t = s.create_collection(a.id, &twice).await.unwrap();
+    let props = s
+        .get_props(PropTarget {
+            collection: t.id,
+            object: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(props, [prop("DAV:", "displayname", "Second")]);
     assert_eq!(
         s.get_collection(a.id, CollectionKind::Addressbook, "nope")
             .await
@@ -418,7 +435,10 @@ async fn put_creates_then_replaces(s: &SeaStorage) {
     assert_eq!(got[0].meta.etag, v2.etag);
     assert_eq!(got[0].meta.size, v2.body.len() as i64);
     assert_eq!(got[0].meta.content_type, "text/vcard");
-    assert_eq!(s.list_objects(c.id).await.unwrap(), vec![got[0].meta.clone()]);
+    assert_eq!(
+        s.list_objects(c.id).await.unwrap(),
+        vec![got[0].meta.clone()]
+    );
 }
 
 async fn put_conditions(s: &SeaStorage) {
@@ -430,30 +450,54 @@ async fn put_conditions(s: &SeaStorage) {
     let absent = card("new.vcf", "new", "New");
 
     // Against a member that does not exist.
-    assert!(pf(s.put_object(c.id, &absent, &Condition::IfMatch(vec![v1.etag.clone()])).await));
-    assert!(pf(s.put_object(c.id, &absent, &Condition::IfMatchAny).await));
+    assert!(pf(s
+        .put_object(c.id, &absent, &Condition::IfMatch(vec![v1.etag.clone()]))
+        .await));
+    assert!(pf(s
+        .put_object(c.id, &absent, &Condition::IfMatchAny)
+        .await));
     s.put_object(c.id, &v1, &Condition::IfNoneMatch(vec![v1.etag.clone()]))
         .await
         .unwrap();
-    s.delete_object(c.id, "a.vcf", &Condition::None).await.unwrap();
-    s.put_object(c.id, &v1, &Condition::IfNoneMatchAny).await.unwrap();
+    s.delete_object(c.id, "a.vcf", &Condition::None)
+        .await
+        .unwrap();
+    s.put_object(c.id, &v1, &Condition::IfNoneMatchAny)
+        .await
+        .unwrap();
 
     // Against the existing member with ETag v1.
-    assert!(pf(s.put_object(c.id, &v2, &Condition::IfNoneMatchAny).await));
-    assert!(pf(s.put_object(c.id, &v2, &Condition::IfMatch(vec!["other".into()])).await));
-    assert!(pf(s.put_object(c.id, &v2, &Condition::IfNoneMatch(vec![v1.etag.clone()])).await));
-    s.put_object(c.id, &v2, &Condition::IfMatch(vec!["x".into(), v1.etag.clone()]))
-        .await
-        .unwrap();
+    assert!(pf(s
+        .put_object(c.id, &v2, &Condition::IfNoneMatchAny)
+        .await));
+    assert!(pf(s
+        .put_object(c.id, &v2, &Condition::IfMatch(vec!["other".into()]))
+        .await));
+    assert!(pf(s
+        .put_object(c.id, &v2, &Condition::IfNoneMatch(vec![v1.etag.clone()]))
+        .await));
+    s.put_object(
+        c.id,
+        &v2,
+        &Condition::IfMatch(vec!["x".into(), v1.etag.clone()]),
+    )
+    .await
+    .unwrap();
     // Quoted ETags are accepted as well.
     let v3 = card("a.vcf", "a", "Three");
-    s.put_object(c.id, &v3, &Condition::IfMatch(vec![format!("\"{}\"", v2.etag)]))
-        .await
-        .unwrap();
+    s.put_object(
+        c.id,
+        &v3,
+        &Condition::IfMatch(vec![format!("\"{}\"", v2.etag)]),
+    )
+    .await
+    .unwrap();
     s.put_object(c.id, &v2, &Condition::IfNoneMatch(vec![v1.etag.clone()]))
         .await
         .unwrap();
-    s.put_object(c.id, &v1, &Condition::IfMatchAny).await.unwrap();
+    s.put_object(c.id, &v1, &Condition::IfMatchAny)
+        .await
+        .unwrap();
     s.put_object(c.id, &v2, &Condition::None).await.unwrap();
     let got = s.object_meta(c.id, &["a.vcf".into()]).await.unwrap();
     assert_eq!(got[0].etag, v2.etag);
@@ -489,22 +533,47 @@ async fn failed_writes_advance_nothing(s: &SeaStorage) {
     fn q<T: std::fmt::Debug>(r: Result<T, StorageError>) {
         assert!(r.is_err(), "write should fail: {r:?}");
     }
-    q(s.put_object(c.id, &card("a.vcf", "a", "X"), &Condition::IfNoneMatchAny)
-        .await);
-    q(s.put_object(c.id, &card("c.vcf", "a", "X"), &Condition::None).await);
-    q(s.delete_object(c.id, "a.vcf", &Condition::IfMatch(vec!["nope".into()]))
-        .await);
+    q(
+        s.put_object(c.id, &card("a.vcf", "a", "X"), &Condition::IfNoneMatchAny)
+            .await,
+    );
+    q(
+        s.put_object(c.id, &card("c.vcf", "a", "X"), &Condition::None)
+            .await,
+    );
+    q(
+        s.delete_object(c.id, "a.vcf", &Condition::IfMatch(vec!["nope".into()]))
+            .await,
+    );
     q(s.delete_object(c.id, "zzz.vcf", &Condition::None).await);
-    q(s.move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::None)
+    q(
+        s.move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::None)
+            .await,
+    );
+    q(s.move_object(
+        c.id,
+        "a.vcf",
+        c.id,
+        "z.vcf",
+        false,
+        &Condition::IfMatch(vec!["no".into()]),
+    )
+    .await);
+    q(s.copy_object(c.id, "a.vcf", c.id, "z.vcf", false, None)
         .await);
-    q(s.move_object(c.id, "a.vcf", c.id, "z.vcf", false, &Condition::IfMatch(vec!["no".into()]))
-        .await);
-    q(s.copy_object(c.id, "a.vcf", c.id, "z.vcf", false, None).await);
-    q(s.patch_props(member(&c, "zzz.vcf"), &[PropOp::Set(prop("u", "n", "v"))])
-        .await);
+    q(
+        s.patch_props(member(&c, "zzz.vcf"), &[PropOp::Set(prop("u", "n", "v"))])
+            .await,
+    );
     assert_eq!(reload(s, &c).await, before);
-    assert_eq!(s.changes_since(c.id, Some(0), None).await.unwrap(), log_before);
-    assert_eq!(names(&s.list_objects(c.id).await.unwrap()), ["a.vcf", "b.vcf"]);
+    assert_eq!(
+        s.changes_since(c.id, Some(0), None).await.unwrap(),
+        log_before
+    );
+    assert_eq!(
+        names(&s.list_objects(c.id).await.unwrap()),
+        ["a.vcf", "b.vcf"]
+    );
 }
 
 async fn delete_object_conditions_and_props(s: &SeaStorage) {
@@ -526,7 +595,8 @@ async fn delete_object_conditions_and_props(s: &SeaStorage) {
         Err(StorageError::PreconditionFailed)
     ));
     assert!(matches!(
-        s.delete_object(c.id, "a.vcf", &Condition::IfNoneMatchAny).await,
+        s.delete_object(c.id, "a.vcf", &Condition::IfNoneMatchAny)
+            .await,
         Err(StorageError::PreconditionFailed)
     ));
     let seq = reload(s, &c).await.seq;
@@ -536,7 +606,10 @@ async fn delete_object_conditions_and_props(s: &SeaStorage) {
     assert!(s.list_objects(c.id).await.unwrap().is_empty());
     assert!(s.get_props(member(&c, "a.vcf")).await.unwrap().is_empty());
     assert_eq!(reload(s, &c).await.seq, seq + 1);
-    assert_eq!(changes_after(s, &c, seq).await, [("a.vcf".to_owned(), false)]);
+    assert_eq!(
+        changes_after(s, &c, seq).await,
+        [("a.vcf".to_owned(), false)]
+    );
     // A new member under the old name does not inherit the old properties.
     put(s, &c, &v).await;
     assert!(s.get_props(member(&c, "a.vcf")).await.unwrap().is_empty());
@@ -552,7 +625,14 @@ async fn move_within_collection(s: &SeaStorage) {
         .unwrap();
     let seq = reload(s, &c).await.seq;
     let out = s
-        .move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::IfMatch(vec![v.etag.clone()]))
+        .move_object(
+            c.id,
+            "a.vcf",
+            c.id,
+            "b.vcf",
+            false,
+            &Condition::IfMatch(vec![v.etag.clone()]),
+        )
         .await
         .unwrap();
     assert!(!out.replaced);
@@ -590,17 +670,29 @@ async fn move_across_collections(s: &SeaStorage) {
     put(s, &c1, &card("a.vcf", "a", "A")).await;
     put(s, &c1, &card("d.vcf", "dup", "D")).await;
     put(s, &c2, &card("x.vcf", "dup", "X")).await;
-    s.patch_props(member(&c1, "a.vcf"), &[PropOp::Set(prop("urn:x", "p", "v"))])
-        .await
-        .unwrap();
+    s.patch_props(
+        member(&c1, "a.vcf"),
+        &[PropOp::Set(prop("urn:x", "p", "v"))],
+    )
+    .await
+    .unwrap();
     let (s1, s2) = (reload(s, &c1).await.seq, reload(s, &c2).await.seq);
     s.move_object(c1.id, "a.vcf", c2.id, "a2.vcf", false, &Condition::None)
         .await
         .unwrap();
     assert_eq!(names(&s.list_objects(c1.id).await.unwrap()), ["d.vcf"]);
-    assert_eq!(names(&s.list_objects(c2.id).await.unwrap()), ["a2.vcf", "x.vcf"]);
-    assert_eq!(changes_after(s, &c1, s1).await, [("a.vcf".to_owned(), false)]);
-    assert_eq!(changes_after(s, &c2, s2).await, [("a2.vcf".to_owned(), true)]);
+    assert_eq!(
+        names(&s.list_objects(c2.id).await.unwrap()),
+        ["a2.vcf", "x.vcf"]
+    );
+    assert_eq!(
+        changes_after(s, &c1, s1).await,
+        [("a.vcf".to_owned(), false)]
+    );
+    assert_eq!(
+        changes_after(s, &c2, s2).await,
+        [("a2.vcf".to_owned(), true)]
+    );
     assert_eq!(
         s.get_props(member(&c2, "a2.vcf")).await.unwrap(),
         [prop("urn:x", "p", "v")]
@@ -615,8 +707,15 @@ async fn move_across_collections(s: &SeaStorage) {
         r => panic!("expected UidConflict, got {r:?}"),
     }
     assert!(matches!(
-        s.move_object(c1.id, "d.vcf", i64::MAX - 3, "d.vcf", false, &Condition::None)
-            .await,
+        s.move_object(
+            c1.id,
+            "d.vcf",
+            i64::MAX - 3,
+            "d.vcf",
+            false,
+            &Condition::None
+        )
+        .await,
         Err(StorageError::NotFound)
     ));
 }
@@ -626,9 +725,12 @@ async fn move_overwrite_rules(s: &SeaStorage) {
     let c = book(s, &a, "default").await;
     put(s, &c, &card("a.vcf", "a", "A")).await;
     put(s, &c, &card("b.vcf", "b", "B")).await;
-    s.patch_props(member(&c, "b.vcf"), &[PropOp::Set(prop("urn:x", "old", "b"))])
-        .await
-        .unwrap();
+    s.patch_props(
+        member(&c, "b.vcf"),
+        &[PropOp::Set(prop("urn:x", "old", "b"))],
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         s.move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::None)
             .await,
@@ -652,9 +754,12 @@ async fn copy_object_rules(s: &SeaStorage) {
     let c2 = book(s, &a, "two").await;
     let v = card("a.vcf", "a", "A");
     put(s, &c1, &v).await;
-    s.patch_props(member(&c1, "a.vcf"), &[PropOp::Set(prop("urn:x", "p", "v"))])
-        .await
-        .unwrap();
+    s.patch_props(
+        member(&c1, "a.vcf"),
+        &[PropOp::Set(prop("urn:x", "p", "v"))],
+    )
+    .await
+    .unwrap();
     let (s1, s2) = (reload(s, &c1).await.seq, reload(s, &c2).await.seq);
     let out = s
         .copy_object(c1.id, "a.vcf", c2.id, "a.vcf", false, None)
@@ -673,9 +778,15 @@ async fn copy_object_rules(s: &SeaStorage) {
         [prop("urn:x", "p", "v")]
     );
     assert_eq!(reload(s, &c1).await.seq, s1);
-    assert_eq!(changes_after(s, &c2, s2).await, [("a.vcf".to_owned(), true)]);
+    assert_eq!(
+        changes_after(s, &c2, s2).await,
+        [("a.vcf".to_owned(), true)]
+    );
     // Same book without a fresh UID: the source owns that UID.
-    match s.copy_object(c1.id, "a.vcf", c1.id, "b.vcf", false, None).await {
+    match s
+        .copy_object(c1.id, "a.vcf", c1.id, "b.vcf", false, None)
+        .await
+    {
         Err(StorageError::UidConflict(n)) => assert_eq!(n, "a.vcf"),
         r => panic!("expected UidConflict, got {r:?}"),
     }
@@ -689,7 +800,8 @@ async fn copy_object_rules(s: &SeaStorage) {
     assert_eq!(b[0].body, fresh.body);
     // Overwrite rules.
     assert!(matches!(
-        s.copy_object(c1.id, "a.vcf", c2.id, "a.vcf", false, None).await,
+        s.copy_object(c1.id, "a.vcf", c2.id, "a.vcf", false, None)
+            .await,
         Err(StorageError::PreconditionFailed)
     ));
     let out = s
@@ -697,12 +809,10 @@ async fn copy_object_rules(s: &SeaStorage) {
         .await
         .unwrap();
     assert!(out.replaced);
-    assert_eq!(
-        s.list_objects(c2.id).await.unwrap()[0].uid,
-        "a-copy"
-    );
+    assert_eq!(s.list_objects(c2.id).await.unwrap()[0].uid, "a-copy");
     assert!(matches!(
-        s.copy_object(c1.id, "missing", c2.id, "m", false, None).await,
+        s.copy_object(c1.id, "missing", c2.id, "m", false, None)
+            .await,
         Err(StorageError::NotFound)
     ));
 }
@@ -720,7 +830,8 @@ async fn transfers_across_accounts_are_not_found(s: &SeaStorage) {
         Err(StorageError::NotFound)
     ));
     assert!(matches!(
-        s.copy_object(ca.id, "a.vcf", cb.id, "a.vcf", false, None).await,
+        s.copy_object(ca.id, "a.vcf", cb.id, "a.vcf", false, None)
+            .await,
         Err(StorageError::NotFound)
     ));
     assert!(s.list_objects(cb.id).await.unwrap().is_empty());
@@ -741,10 +852,16 @@ async fn initial_sync_lists_existing_objects(s: &SeaStorage) {
     put(s, &c, &card("a.vcf", "a", "A")).await;
     put(s, &c, &card("gone.vcf", "g", "G")).await;
     put(s, &c, &card("b.vcf", "b", "B2")).await;
-    s.delete_object(c.id, "gone.vcf", &Condition::None).await.unwrap();
+    s.delete_object(c.id, "gone.vcf", &Condition::None)
+        .await
+        .unwrap();
     let all = s.changes_since(c.id, None, None).await.unwrap();
     // In order of latest change; deleted members never included.
-    let got: Vec<_> = all.changes.iter().map(|ch| (ch.name.as_str(), ch.seq)).collect();
+    let got: Vec<_> = all
+        .changes
+        .iter()
+        .map(|ch| (ch.name.as_str(), ch.seq))
+        .collect();
     assert_eq!(got, [("a.vcf", 2), ("b.vcf", 4)]);
     assert!(all.changes.iter().all(|ch| ch.meta.is_some()));
     assert_eq!(all.seq, 5);
@@ -764,23 +881,40 @@ async fn incremental_sync_reports_each_member_once(s: &SeaStorage) {
     put(s, &c, &card("a.vcf", "a", "A")).await;
     put(s, &c, &card("b.vcf", "b", "B")).await;
     let token = s.changes_since(c.id, None, None).await.unwrap().seq;
-    assert!(s.changes_since(c.id, Some(token), None).await.unwrap().changes.is_empty());
+    assert!(
+        s.changes_since(c.id, Some(token), None)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
     put(s, &c, &card("a.vcf", "a", "A2")).await;
     put(s, &c, &card("c.vcf", "c", "C")).await;
     put(s, &c, &card("a.vcf", "a", "A3")).await;
-    s.delete_object(c.id, "b.vcf", &Condition::None).await.unwrap();
+    s.delete_object(c.id, "b.vcf", &Condition::None)
+        .await
+        .unwrap();
     let ch = s.changes_since(c.id, Some(token), None).await.unwrap();
     let got: Vec<_> = ch
         .changes
         .iter()
         .map(|x| (x.name.as_str(), x.seq, x.meta.is_some()))
         .collect();
-    assert_eq!(got, [("c.vcf", 4, true), ("a.vcf", 5, true), ("b.vcf", 6, false)]);
+    assert_eq!(
+        got,
+        [("c.vcf", 4, true), ("a.vcf", 5, true), ("b.vcf", 6, false)]
+    );
     assert_eq!(ch.seq, 6);
     assert!(!ch.truncated);
     let a_meta = ch.changes[1].meta.as_ref().unwrap();
     assert_eq!(a_meta.etag, card("a.vcf", "a", "A3").etag);
-    assert!(s.changes_since(c.id, Some(6), None).await.unwrap().changes.is_empty());
+    assert!(
+        s.changes_since(c.id, Some(6), None)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
 }
 
 /// A deterministic pseudo-random sequence (xorshift), so the walk is reproducible.
@@ -802,7 +936,7 @@ async fn paged_sync_walk_loses_nothing(s: &SeaStorage) {
         // Mutate: creates, modifications and deletions.
         for i in 0..15 {
             let n = format!("m{}.vcf", xorshift(&mut rng) % 20);
-            if xorshift(&mut rng) % 4 == 0 {
+            if xorshift(&mut rng).is_multiple_of(4) {
                 let _ = s.delete_object(c.id, &n, &Condition::None).await;
             } else {
                 let uid = n.trim_end_matches(".vcf").to_owned();
@@ -891,7 +1025,9 @@ async fn prune_raises_horizon(s: &SeaStorage) {
     for i in 0..4 {
         put(s, &c, &card(&format!("{i}.vcf"), &i.to_string(), "x")).await;
     }
-    s.delete_object(c.id, "0.vcf", &Condition::None).await.unwrap(); // seq 5
+    s.delete_object(c.id, "0.vcf", &Condition::None)
+        .await
+        .unwrap(); // seq 5
     put(s, &c, &card("1.vcf", "1", "y")).await; // seq 6
     // Rows at or below 5: 0.vcf (created 1, deleted 5), 1.vcf at 2, 2.vcf at 3, 3.vcf at 4.
     assert_eq!(s.prune_changes(c.id, 5).await.unwrap(), 5);
@@ -921,13 +1057,18 @@ async fn sync_cost(s: &SeaStorage, acc: &Account, slug: &str, size: usize) -> u6
         put(s, &c, &card(&format!("{i}.vcf"), &format!("u{i}"), "x")).await;
     }
     let token = reload(s, &c).await.seq;
-    for i in 0..10 {
-        if i % 3 == 0 {
+    for i in 0..10_u32 {
+        if i.is_multiple_of(3) {
             s.delete_object(c.id, &format!("{i}.vcf"), &Condition::None)
                 .await
                 .unwrap();
         } else {
-            put(s, &c, &card(&format!("{i}.vcf"), &format!("u{i}"), "changed")).await;
+            put(
+                s,
+                &c,
+                &card(&format!("{i}.vcf"), &format!("u{i}"), "changed"),
+            )
+            .await;
         }
     }
     let before = s.queries();
@@ -1089,15 +1230,26 @@ async fn patch_props_is_all_or_nothing(s: &SeaStorage) {
     let before = s.get_props(t.clone()).await.unwrap();
     assert_eq!(
         before,
-        [prop("urn:a", "y", "<x:v xmlns:x=\"urn:x\"/>"), prop("urn:b", "z", "3")]
+        [
+            prop("urn:a", "y", "<x:v xmlns:x=\"urn:x\"/>"),
+            prop("urn:b", "z", "3")
+        ]
     );
     // A missing target changes nothing.
     assert!(matches!(
-        s.patch_props(member(&c, "missing.vcf"), &[PropOp::Set(prop("u", "n", "v"))])
-            .await,
+        s.patch_props(
+            member(&c, "missing.vcf"),
+            &[PropOp::Set(prop("u", "n", "v"))]
+        )
+        .await,
         Err(StorageError::NotFound)
     ));
-    assert!(s.get_props(member(&c, "missing.vcf")).await.unwrap().is_empty());
+    assert!(
+        s.get_props(member(&c, "missing.vcf"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A batch whose last operation the database rejects (PostgreSQL refuses NUL in text)
     // is applied entirely or not at all.
     let ops = [
@@ -1123,9 +1275,12 @@ async fn patch_props_is_all_or_nothing(s: &SeaStorage) {
         collection: c.id,
         object: None,
     };
-    s.patch_props(coll.clone(), &[PropOp::Set(prop("DAV:", "displayname", "Mine"))])
-        .await
-        .unwrap();
+    s.patch_props(
+        coll.clone(),
+        &[PropOp::Set(prop("DAV:", "displayname", "Mine"))],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         s.get_props(coll).await.unwrap(),
         [prop("DAV:", "displayname", "Mine")]

@@ -27,7 +27,10 @@
 //!   superset of the rows of deleted members the trait mentions: once the horizon is `s`,
 //!   no valid token can read a row at or below `s` (incremental syncs only read rows above
 //!   the token, initial syncs read the object table), so keeping them would only grow the
-//!   log. The returned count includes all rows dropped.
+//!   log. The returned count includes all rows dropped. Caveat: a *truncated initial*
+//!   sync returns the `object.seq` of its last member as the token; if that is below the
+//!   horizon the next page is `InvalidToken`, so callers should prune only up to a
+//!   sequence no paging client still needs (or page initial syncs without pruning).
 //! - **Dead properties** of a member are deleted with it, moved with it and copied with it;
 //!   a `PUT` that replaces a member keeps them. Changing a dead property does not advance
 //!   the sequence (it is not a change to the member's bytes).
@@ -434,6 +437,16 @@ struct Row<'a> {
     seq: i64,
 }
 
+/// Source and destination of a move or copy.
+#[derive(Clone, Copy)]
+struct Transfer<'a> {
+    from: CollectionId,
+    from_name: &'a str,
+    to: CollectionId,
+    to_name: &'a str,
+    overwrite: bool,
+}
+
 /// Replaces the row `existing` in place, or inserts a new one into `coll`.
 async fn write_object<C: ConnectionTrait>(
     c: &C,
@@ -494,14 +507,19 @@ async fn write_object<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Inserts dead properties for one target (one statement; nothing when `props` is empty).
+/// Inserts dead properties for one target that has none yet (one statement; nothing when
+/// `props` is empty). A property named twice keeps its last value.
 async fn insert_props<C: ConnectionTrait>(
     c: &C,
     coll: CollectionId,
     object_name: &str,
     props: &[DeadProp],
 ) -> Result<()> {
-    if props.is_empty() {
+    let unique: std::collections::BTreeMap<(&str, &str), &str> = props
+        .iter()
+        .map(|p| ((p.namespace.as_str(), p.name.as_str()), p.value.as_str()))
+        .collect();
+    if unique.is_empty() {
         return Ok(());
     }
     let mut stmt = Query::insert();
@@ -512,17 +530,17 @@ async fn insert_props<C: ConnectionTrait>(
         property::Column::Name,
         property::Column::Value,
     ]);
-    for p in props {
+    for ((namespace, name), value) in unique {
         stmt.values([
             coll.into(),
             object_name.into(),
-            p.namespace.as_str().into(),
-            p.name.as_str().into(),
-            p.value.as_str().into(),
+            namespace.into(),
+            name.into(),
+            value.into(),
         ])
         .map_err(|e| StorageError::Db(e.to_string()))?;
     }
-    c.execute(&stmt).await.map_err(insert_err)?;
+    c.execute(&stmt).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -865,17 +883,19 @@ impl SeaStorage {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn move_in(
         &self,
         c: &DatabaseTransaction,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
+        t: &Transfer<'_>,
         cond: &Condition,
     ) -> Result<TransferOutcome> {
+        let Transfer {
+            from,
+            from_name,
+            to,
+            to_name,
+            overwrite,
+        } = *t;
         let (from_seq, to_seq) = self.lock_pair(c, from, to).await?;
         let src = head(c, from, from_name)
             .await?
@@ -925,13 +945,16 @@ impl SeaStorage {
     async fn copy_in(
         &self,
         c: &DatabaseTransaction,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
+        t: &Transfer<'_>,
         replacement: Option<&NewObject>,
     ) -> Result<TransferOutcome> {
+        let Transfer {
+            from,
+            from_name,
+            to,
+            to_name,
+            overwrite,
+        } = *t;
         let locked = bump(c, to, 1).await?.ok_or(StorageError::NotFound)?;
         if from != to {
             let source = collection::Entity::find_by_id(from)
@@ -1469,7 +1492,17 @@ impl Storage for SeaStorage {
     ) -> Result<TransferOutcome> {
         let w = self.begin_write().await?;
         let res = self
-            .move_in(&w.txn, from, from_name, to, to_name, overwrite, cond)
+            .move_in(
+                &w.txn,
+                &Transfer {
+                    from,
+                    from_name,
+                    to,
+                    to_name,
+                    overwrite,
+                },
+                cond,
+            )
             .await;
         self.finish_write(w, res).await
     }
@@ -1485,7 +1518,17 @@ impl Storage for SeaStorage {
     ) -> Result<TransferOutcome> {
         let w = self.begin_write().await?;
         let res = self
-            .copy_in(&w.txn, from, from_name, to, to_name, overwrite, replacement)
+            .copy_in(
+                &w.txn,
+                &Transfer {
+                    from,
+                    from_name,
+                    to,
+                    to_name,
+                    overwrite,
+                },
+                replacement,
+            )
             .await;
         self.finish_write(w, res).await
     }
