@@ -1,11 +1,14 @@
 //! Database schema migrations (sea-orm-migration), one set for SQLite and PostgreSQL.
 pub use sea_orm_migration::prelude::*;
 
+mod m20261121_000001_init;
+
+/// Every migration of dialbook's schema, oldest first.
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(m20261121_000001_init::Migration)]
     }
 }
