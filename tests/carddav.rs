@@ -22,12 +22,22 @@ async fn client_cards_come_back_byte_for_byte_with_the_put_etag() {
         let path = c.card_path(&format!("f{i}.vcf"));
         let put = c.put_vcard(&path, &body, &[]).await;
         assert_eq!(put.status, 201, "{f}: {}", put.body);
-        let etag = put.etag().unwrap_or_else(|| panic!("{f}: stored as sent, so PUT returns the ETag"));
+        let etag = put
+            .etag()
+            .unwrap_or_else(|| panic!("{f}: stored as sent, so PUT returns the ETag"));
         let get = c.get(&path).await;
         assert_eq!(get.status, 200);
-        assert_eq!(get.body.as_bytes(), body.as_slice(), "{f} changed in storage");
+        assert_eq!(
+            get.body.as_bytes(),
+            body.as_slice(),
+            "{f} changed in storage"
+        );
         assert_eq!(get.etag().as_deref(), Some(etag.as_str()));
-        assert!(get.header("content-type").unwrap().starts_with("text/vcard"));
+        assert!(
+            get.header("content-type")
+                .unwrap()
+                .starts_with("text/vcard")
+        );
     }
     srv.stop().await;
 }
@@ -39,7 +49,11 @@ async fn card_without_uid_gets_one_and_the_put_has_no_etag() {
     let path = c.card_path("n.vcf");
     let put = c.put_vcard(&path, &fixture("vcard/no-uid.vcf"), &[]).await;
     assert_eq!(put.status, 201);
-    assert_eq!(put.etag(), None, "stored bytes differ from the request, so no ETag");
+    assert_eq!(
+        put.etag(),
+        None,
+        "stored bytes differ from the request, so no ETag"
+    );
     let get = c.get(&path).await;
     assert!(get.body.contains("\nUID:"), "{}", get.body);
     srv.stop().await;
@@ -50,11 +64,17 @@ async fn control_characters_are_removed_on_input() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let path = c.card_path("cc.vcf");
-    let put = c.put_vcard(&path, &fixture("vcard/control-chars.vcf"), &[]).await;
+    let put = c
+        .put_vcard(&path, &fixture("vcard/control-chars.vcf"), &[])
+        .await;
     assert_eq!(put.status, 201, "{}", put.body);
     assert_eq!(put.etag(), None);
     let get = c.get(&path).await;
-    assert!(!get.body.bytes().any(|b| b < 0x20 && b != b'\r' && b != b'\n' && b != b'\t'));
+    assert!(
+        !get.body
+            .bytes()
+            .any(|b| b < 0x20 && b != b'\r' && b != b'\n' && b != b'\t')
+    );
     srv.stop().await;
 }
 
@@ -64,7 +84,12 @@ async fn latin1_card_is_converted_to_utf8() {
     let c = srv.account(ALICE, PW).await;
     let path = c.card_path("l1.vcf");
     let r = c
-        .request("PUT", &path, &[("Content-Type", "text/vcard; charset=iso-8859-1")], fixture("vcard/latin1.vcf"))
+        .request(
+            "PUT",
+            &path,
+            &[("Content-Type", "text/vcard; charset=iso-8859-1")],
+            fixture("vcard/latin1.vcf"),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let get = c.get(&path).await;
@@ -76,7 +101,9 @@ async fn latin1_card_is_converted_to_utf8() {
 async fn invalid_utf8_without_charset_is_415_supported_address_data() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    let r = c.put_vcard(&c.card_path("bad.vcf"), &fixture("vcard/latin1.vcf"), &[]).await;
+    let r = c
+        .put_vcard(&c.card_path("bad.vcf"), &fixture("vcard/latin1.vcf"), &[])
+        .await;
     assert_eq!(r.status, 415);
     assert!(r.has_condition("supported-address-data"), "{}", r.body);
     srv.stop().await;
@@ -98,7 +125,13 @@ async fn malformed_vcards_are_refused_with_valid_address_data_and_nothing_is_sto
         assert_eq!(r.status, 403, "{:?}", String::from_utf8_lossy(body));
         assert!(r.has_condition("valid-address-data"));
     }
-    assert!(c.sync(&c.book(), None, None).await.ms().responses.is_empty());
+    assert!(
+        c.sync(&c.book(), None, None)
+            .await
+            .ms()
+            .responses
+            .is_empty()
+    );
     srv.stop().await;
 }
 
@@ -106,7 +139,14 @@ async fn malformed_vcards_are_refused_with_valid_address_data_and_nothing_is_sto
 async fn wrong_media_type_is_415() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    let r = c.request("PUT", &c.card_path("a.vcf"), &[("Content-Type", "application/json")], card("a", "A")).await;
+    let r = c
+        .request(
+            "PUT",
+            &c.card_path("a.vcf"),
+            &[("Content-Type", "application/json")],
+            card("a", "A"),
+        )
+        .await;
     assert_eq!(r.status, 415);
     assert!(r.has_condition("supported-address-data"));
     srv.stop().await;
@@ -116,8 +156,13 @@ async fn wrong_media_type_is_415() {
 async fn oversized_card_is_refused_with_max_resource_size() {
     let srv = TestServer::start_with(|c| c.limits.max_resource_size = 1000).await;
     let c = srv.account(ALICE, PW).await;
-    let big = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:big\r\nFN:Big\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(2000));
-    let r = c.put_vcard(&c.card_path("big.vcf"), big.as_bytes(), &[]).await;
+    let big = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:big\r\nFN:Big\r\nNOTE:{}\r\nEND:VCARD\r\n",
+        "x".repeat(2000)
+    );
+    let r = c
+        .put_vcard(&c.card_path("big.vcf"), big.as_bytes(), &[])
+        .await;
     assert_eq!(r.status, 413);
     assert!(r.has_condition("max-resource-size"));
     srv.stop().await;
@@ -127,8 +172,15 @@ async fn oversized_card_is_refused_with_max_resource_size() {
 async fn duplicate_uid_in_a_book_is_409_naming_the_existing_card() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    assert_eq!(c.put_vcard(&c.card_path("one.vcf"), &card("same", "One"), &[]).await.status, 201);
-    let r = c.put_vcard(&c.card_path("two.vcf"), &card("same", "Two"), &[]).await;
+    assert_eq!(
+        c.put_vcard(&c.card_path("one.vcf"), &card("same", "One"), &[])
+            .await
+            .status,
+        201
+    );
+    let r = c
+        .put_vcard(&c.card_path("two.vcf"), &card("same", "Two"), &[])
+        .await;
     assert_eq!(r.status, 409);
     assert!(r.has_condition("no-uid-conflict"));
     assert!(r.body.contains("/contacts/one.vcf"), "{}", r.body);
@@ -140,8 +192,18 @@ async fn if_none_match_star_refuses_to_overwrite() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let p = c.card_path("a.vcf");
-    assert_eq!(c.put_vcard(&p, &card("a", "A"), &[("If-None-Match", "*")]).await.status, 201);
-    assert_eq!(c.put_vcard(&p, &card("a", "B"), &[("If-None-Match", "*")]).await.status, 412);
+    assert_eq!(
+        c.put_vcard(&p, &card("a", "A"), &[("If-None-Match", "*")])
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        c.put_vcard(&p, &card("a", "B"), &[("If-None-Match", "*")])
+            .await
+            .status,
+        412
+    );
     srv.stop().await;
 }
 
@@ -151,7 +213,9 @@ async fn stale_if_match_on_delete_is_412_and_keeps_the_card() {
     let c = srv.account(ALICE, PW).await;
     let p = c.card_path("a.vcf");
     c.put_vcard(&p, &card("a", "A"), &[]).await;
-    let r = c.request("DELETE", &p, &[("If-Match", "\"stale\"")], Vec::new()).await;
+    let r = c
+        .request("DELETE", &p, &[("If-Match", "\"stale\"")], Vec::new())
+        .await;
     assert_eq!(r.status, 412);
     assert_eq!(c.get(&p).await.status, 200);
     srv.stop().await;
@@ -162,12 +226,24 @@ async fn accept_version_converts_apple_card_to_4_0_and_keeps_the_photo() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let p = c.card_path("apple.vcf");
-    c.put_vcard(&p, &fixture("vcard/apple-ios-3.0.vcf"), &[]).await;
-    let r = c.request("GET", &p, &[("Accept", "text/vcard; version=4.0")], Vec::new()).await;
+    c.put_vcard(&p, &fixture("vcard/apple-ios-3.0.vcf"), &[])
+        .await;
+    let r = c
+        .request(
+            "GET",
+            &p,
+            &[("Accept", "text/vcard; version=4.0")],
+            Vec::new(),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert!(r.body.contains("VERSION:4.0"));
     assert!(r.body.contains("data:image/jpeg;base64,"), "{}", r.body);
-    assert_eq!(r.etag(), None, "a converted representation is not the stored entity");
+    assert_eq!(
+        r.etag(),
+        None,
+        "a converted representation is not the stored entity"
+    );
     srv.stop().await;
 }
 
@@ -175,8 +251,10 @@ async fn accept_version_converts_apple_card_to_4_0_and_keeps_the_photo() {
 async fn multiget_returns_bodies_in_one_answer_and_404_for_unknown_hrefs() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    c.put_vcard(&c.card_path("a.vcf"), &card("a", "Alpha"), &[]).await;
-    c.put_vcard(&c.card_path("b.vcf"), &card("b", "Beta"), &[]).await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "Alpha"), &[])
+        .await;
+    c.put_vcard(&c.card_path("b.vcf"), &card("b", "Beta"), &[])
+        .await;
     let body = format!(
         r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><D:href>{}</D:href><D:href>{}</D:href><D:href>{}</D:href></C:addressbook-multiget>"#,
         c.card_path("a.vcf"),
@@ -185,7 +263,13 @@ async fn multiget_returns_bodies_in_one_answer_and_404_for_unknown_hrefs() {
     );
     let ms = c.report(&c.book(), "1", &body).await.ms();
     assert_eq!(ms.responses.len(), 3);
-    assert!(ms.get("/a.vcf").unwrap().text("address-data").unwrap().contains("FN:Alpha"));
+    assert!(
+        ms.get("/a.vcf")
+            .unwrap()
+            .text("address-data")
+            .unwrap()
+            .contains("FN:Alpha")
+    );
     assert_eq!(ms.get("/missing.vcf").unwrap().status, Some(404));
     srv.stop().await;
 }
@@ -194,7 +278,12 @@ async fn multiget_returns_bodies_in_one_answer_and_404_for_unknown_hrefs() {
 async fn multiget_address_data_version_3_converts_a_4_0_card() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    c.put_vcard(&c.card_path("t.vcf"), &fixture("vcard/thunderbird-4.0.vcf"), &[]).await;
+    c.put_vcard(
+        &c.card_path("t.vcf"),
+        &fixture("vcard/thunderbird-4.0.vcf"),
+        &[],
+    )
+    .await;
     let body = format!(
         r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data content-type="text/vcard" version="3.0"/></D:prop><D:href>{}</D:href></C:addressbook-multiget>"#,
         c.card_path("t.vcf")
@@ -209,8 +298,16 @@ async fn multiget_address_data_version_3_converts_a_4_0_card() {
 async fn addressbook_query_filters_by_text_match_and_truncates_at_limit() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    for (i, n) in ["Zoë Smith", "ZOË Jones", "Adam Smith", "zoë Brown"].iter().enumerate() {
-        c.put_vcard(&c.card_path(&format!("{i}.vcf")), &card(&format!("u{i}"), n), &[]).await;
+    for (i, n) in ["Zoë Smith", "ZOË Jones", "Adam Smith", "zoë Brown"]
+        .iter()
+        .enumerate()
+    {
+        c.put_vcard(
+            &c.card_path(&format!("{i}.vcf")),
+            &card(&format!("u{i}"), n),
+            &[],
+        )
+        .await;
     }
     let q = |limit: &str| {
         format!(
@@ -219,8 +316,18 @@ async fn addressbook_query_filters_by_text_match_and_truncates_at_limit() {
     };
     let ms = c.report(&c.book(), "1", &q("")).await.ms();
     assert_eq!(ms.responses.len(), 3, "{:?}", ms.hrefs());
-    let ms = c.report(&c.book(), "1", &q("<C:limit><C:nresults>2</C:nresults></C:limit>")).await.ms();
-    assert_eq!(ms.responses.iter().filter(|r| r.status.is_none()).count(), 2);
+    let ms = c
+        .report(
+            &c.book(),
+            "1",
+            &q("<C:limit><C:nresults>2</C:nresults></C:limit>"),
+        )
+        .await
+        .ms();
+    assert_eq!(
+        ms.responses.iter().filter(|r| r.status.is_none()).count(),
+        2
+    );
     assert!(ms.responses.iter().any(|r| r.status == Some(507)));
     srv.stop().await;
 }
@@ -247,8 +354,19 @@ async fn malformed_xml_bodies_are_400_never_5xx() {
         "not xml at all",
     ];
     for b in bodies {
-        for (m, path) in [("PROPFIND", c.book()), ("REPORT", c.book()), ("PROPPATCH", c.book())] {
-            let r = c.request(m, &path, &[("Content-Type", "application/xml"), ("Depth", "0")], b).await;
+        for (m, path) in [
+            ("PROPFIND", c.book()),
+            ("REPORT", c.book()),
+            ("PROPPATCH", c.book()),
+        ] {
+            let r = c
+                .request(
+                    m,
+                    &path,
+                    &[("Content-Type", "application/xml"), ("Depth", "0")],
+                    b,
+                )
+                .await;
             assert!((400..500).contains(&r.status), "{m} {b}: {}", r.status);
         }
     }
@@ -261,12 +379,17 @@ async fn extended_mkcol_creates_a_book_with_its_properties() {
     let c = srv.account(ALICE, PW).await;
     let path = "/dav/addressbooks/+442079460001/work/";
     let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>Work</D:displayname><C:addressbook-description>Colleagues</C:addressbook-description></D:prop></D:set></D:mkcol>"#;
-    let r = c.request("MKCOL", path, &[("Content-Type", "application/xml")], body).await;
+    let r = c
+        .request("MKCOL", path, &[("Content-Type", "application/xml")], body)
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let q = r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:displayname/><C:addressbook-description/><D:resourcetype/></D:prop></D:propfind>"#;
     let ms = c.propfind(path, "0", q).await.ms();
     assert_eq!(ms.responses[0].text("displayname").as_deref(), Some("Work"));
-    assert_eq!(ms.responses[0].text("addressbook-description").as_deref(), Some("Colleagues"));
+    assert_eq!(
+        ms.responses[0].text("addressbook-description").as_deref(),
+        Some("Colleagues")
+    );
     // MKCOL on an existing book is 405.
     assert_eq!(c.request("MKCOL", path, &[], Vec::new()).await.status, 405);
     srv.stop().await;
@@ -277,7 +400,14 @@ async fn mkcol_of_a_non_addressbook_resourcetype_is_refused() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let body = r#"<D:mkcol xmlns:D="DAV:"><D:set><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop></D:set></D:mkcol>"#;
-    let r = c.request("MKCOL", "/dav/addressbooks/+442079460001/plain/", &[("Content-Type", "application/xml")], body).await;
+    let r = c
+        .request(
+            "MKCOL",
+            "/dav/addressbooks/+442079460001/plain/",
+            &[("Content-Type", "application/xml")],
+            body,
+        )
+        .await;
     assert_eq!(r.status, 403);
     assert!(r.has_condition("valid-resourcetype"));
     srv.stop().await;
@@ -288,14 +418,25 @@ async fn proppatch_with_a_protected_property_changes_nothing_and_reports_424() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let body = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:example"><D:set><D:prop><D:displayname>New</D:displayname><X:color>red</X:color><D:getetag>"x"</D:getetag></D:prop></D:set></D:propertyupdate>"#;
-    let ms = c.request("PROPPATCH", &c.book(), &[("Content-Type", "application/xml")], body).await.ms();
+    let ms = c
+        .request(
+            "PROPPATCH",
+            &c.book(),
+            &[("Content-Type", "application/xml")],
+            body,
+        )
+        .await
+        .ms();
     let r = &ms.responses[0];
     assert_eq!(r.prop_status("getetag"), Some(403));
     assert_eq!(r.prop_status("displayname"), Some(424));
     assert_eq!(r.prop_status("color"), Some(424));
     let q = r#"<D:propfind xmlns:D="DAV:" xmlns:X="urn:example"><D:prop><D:displayname/><X:color/></D:prop></D:propfind>"#;
     let ms = c.propfind(&c.book(), "0", q).await.ms();
-    assert_eq!(ms.responses[0].text("displayname").as_deref(), Some("Contacts"));
+    assert_eq!(
+        ms.responses[0].text("displayname").as_deref(),
+        Some("Contacts")
+    );
     assert_eq!(ms.responses[0].prop_status("color"), Some(404));
     srv.stop().await;
 }
@@ -305,15 +446,44 @@ async fn dead_properties_are_stored_returned_and_removed() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let set = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:example"><D:set><D:prop><X:color>red &amp; blue</X:color></D:prop></D:set></D:propertyupdate>"#;
-    let ms = c.request("PROPPATCH", &c.book(), &[("Content-Type", "application/xml")], set).await.ms();
+    let ms = c
+        .request(
+            "PROPPATCH",
+            &c.book(),
+            &[("Content-Type", "application/xml")],
+            set,
+        )
+        .await
+        .ms();
     assert_eq!(ms.responses[0].prop_status("color"), Some(200));
     let q = r#"<D:propfind xmlns:D="DAV:" xmlns:X="urn:example"><D:prop><X:color/></D:prop></D:propfind>"#;
-    assert_eq!(c.propfind(&c.book(), "0", q).await.ms().responses[0].text("color").as_deref(), Some("red & blue"));
-    let names = c.propfind(&c.book(), "0", r#"<D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>"#).await.ms();
+    assert_eq!(
+        c.propfind(&c.book(), "0", q).await.ms().responses[0]
+            .text("color")
+            .as_deref(),
+        Some("red & blue")
+    );
+    let names = c
+        .propfind(
+            &c.book(),
+            "0",
+            r#"<D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>"#,
+        )
+        .await
+        .ms();
     assert!(names.responses[0].prop("color").is_some());
     let rm = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:example"><D:remove><D:prop><X:color/></D:prop></D:remove></D:propertyupdate>"#;
-    c.request("PROPPATCH", &c.book(), &[("Content-Type", "application/xml")], rm).await;
-    assert_eq!(c.propfind(&c.book(), "0", q).await.ms().responses[0].prop_status("color"), Some(404));
+    c.request(
+        "PROPPATCH",
+        &c.book(),
+        &[("Content-Type", "application/xml")],
+        rm,
+    )
+    .await;
+    assert_eq!(
+        c.propfind(&c.book(), "0", q).await.ms().responses[0].prop_status("color"),
+        Some(404)
+    );
     srv.stop().await;
 }
 
@@ -321,8 +491,16 @@ async fn dead_properties_are_stored_returned_and_removed() {
 async fn copy_within_a_book_gives_the_copy_a_new_uid() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    c.put_vcard(&c.card_path("a.vcf"), &card("orig", "A"), &[]).await;
-    let r = c.request("COPY", &c.card_path("a.vcf"), &[("Destination", &c.url(&c.card_path("b.vcf")))], Vec::new()).await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("orig", "A"), &[])
+        .await;
+    let r = c
+        .request(
+            "COPY",
+            &c.card_path("a.vcf"),
+            &[("Destination", &c.url(&c.card_path("b.vcf")))],
+            Vec::new(),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let b = c.get(&c.card_path("b.vcf")).await;
     assert!(!b.body.contains("UID:orig"));
@@ -334,17 +512,52 @@ async fn copy_within_a_book_gives_the_copy_a_new_uid() {
 async fn move_to_another_book_and_overwrite_false() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    c.request("MKCOL", "/dav/addressbooks/+442079460001/work/", &[], Vec::new()).await;
-    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[]).await;
-    c.put_vcard("/dav/addressbooks/+442079460001/work/taken.vcf", &card("t", "T"), &[]).await;
+    c.request(
+        "MKCOL",
+        "/dav/addressbooks/+442079460001/work/",
+        &[],
+        Vec::new(),
+    )
+    .await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[])
+        .await;
+    c.put_vcard(
+        "/dav/addressbooks/+442079460001/work/taken.vcf",
+        &card("t", "T"),
+        &[],
+    )
+    .await;
     let r = c
-        .request("MOVE", &c.card_path("a.vcf"), &[("Destination", "/dav/addressbooks/+442079460001/work/taken.vcf"), ("Overwrite", "F")], Vec::new())
+        .request(
+            "MOVE",
+            &c.card_path("a.vcf"),
+            &[
+                (
+                    "Destination",
+                    "/dav/addressbooks/+442079460001/work/taken.vcf",
+                ),
+                ("Overwrite", "F"),
+            ],
+            Vec::new(),
+        )
         .await;
     assert_eq!(r.status, 412);
-    let r = c.request("MOVE", &c.card_path("a.vcf"), &[("Destination", "/dav/addressbooks/+442079460001/work/a.vcf")], Vec::new()).await;
+    let r = c
+        .request(
+            "MOVE",
+            &c.card_path("a.vcf"),
+            &[("Destination", "/dav/addressbooks/+442079460001/work/a.vcf")],
+            Vec::new(),
+        )
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(c.get(&c.card_path("a.vcf")).await.status, 404);
-    assert_eq!(c.get("/dav/addressbooks/+442079460001/work/a.vcf").await.status, 200);
+    assert_eq!(
+        c.get("/dav/addressbooks/+442079460001/work/a.vcf")
+            .await
+            .status,
+        200
+    );
     // Both books report the move through sync.
     let home = c.sync(&c.book(), None, None).await.ms();
     assert!(home.get("/a.vcf").is_none());
@@ -355,7 +568,14 @@ async fn move_to_another_book_and_overwrite_false() {
 async fn add_member_post_creates_a_card_at_a_server_chosen_name() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    let r = c.request("POST", &format!("{}?add-member", c.book()), &[("Content-Type", "text/vcard")], card("p", "P")).await;
+    let r = c
+        .request(
+            "POST",
+            &format!("{}?add-member", c.book()),
+            &[("Content-Type", "text/vcard")],
+            card("p", "P"),
+        )
+        .await;
     assert_eq!(r.status, 201);
     let loc = r.header("location").unwrap().to_string();
     assert!(loc.starts_with(&c.book()));
@@ -369,7 +589,8 @@ async fn delete_of_a_book_removes_its_cards() {
     let c = srv.account(ALICE, PW).await;
     let book = "/dav/addressbooks/+442079460001/tmp/";
     c.request("MKCOL", book, &[], Vec::new()).await;
-    c.put_vcard(&format!("{book}a.vcf"), &card("a", "A"), &[]).await;
+    c.put_vcard(&format!("{book}a.vcf"), &card("a", "A"), &[])
+        .await;
     assert_eq!(c.request("DELETE", book, &[], Vec::new()).await.status, 204);
     assert_eq!(c.get(&format!("{book}a.vcf")).await.status, 404);
     srv.stop().await;
@@ -379,11 +600,18 @@ async fn delete_of_a_book_removes_its_cards() {
 async fn propfind_depth_1_lists_cards_with_etags_and_never_infinity() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
-    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[]).await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[])
+        .await;
     let q = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:getcontenttype/><D:resourcetype/></D:prop></D:propfind>"#;
     let ms = c.propfind(&c.book(), "1", q).await.ms();
     assert_eq!(ms.responses.len(), 2);
-    assert!(ms.get("/a.vcf").unwrap().text("getetag").unwrap().starts_with('"'));
+    assert!(
+        ms.get("/a.vcf")
+            .unwrap()
+            .text("getetag")
+            .unwrap()
+            .starts_with('"')
+    );
     let r = c.propfind(&c.book(), "infinity", q).await;
     assert_eq!(r.status, 403);
     assert!(r.has_condition("propfind-finite-depth"));

@@ -38,7 +38,12 @@ async fn thunderbird_finds_the_book_from_the_bare_host() {
     let q = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:displayname/></D:prop></D:propfind>"#;
     let ms = c.propfind(&home, "1", q).await.ms();
     let book = ms.get("/contacts/").expect("default book listed");
-    assert!(book.prop("resourcetype").unwrap().children.contains(&"addressbook".to_string()));
+    assert!(
+        book.prop("resourcetype")
+            .unwrap()
+            .children
+            .contains(&"addressbook".to_string())
+    );
     assert_eq!(book.text("displayname").as_deref(), Some("Contacts"));
     srv.stop().await;
 }
@@ -65,7 +70,14 @@ async fn unsupported_method_is_405_with_allow_from_the_method_table() {
     assert_eq!(r.status, 405);
     let opts = c.request("OPTIONS", &c.book(), &[], Vec::new()).await;
     assert_eq!(r.header("allow"), opts.header("allow"));
-    let r = c.request("PUT", &c.book(), &[("Content-Type", "text/vcard")], card("a", "A")).await;
+    let r = c
+        .request(
+            "PUT",
+            &c.book(),
+            &[("Content-Type", "text/vcard")],
+            card("a", "A"),
+        )
+        .await;
     assert_eq!(r.status, 405);
     srv.stop().await;
 }
@@ -77,7 +89,10 @@ async fn privileges_and_owner_are_reported() {
     let q = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-privilege-set/><D:owner/></D:prop></D:propfind>"#;
     let ms = c.propfind(&c.book(), "0", q).await.ms();
     let r = &ms.responses[0];
-    assert_eq!(r.text("owner").as_deref(), Some("/dav/principals/+442079460001/"));
+    assert_eq!(
+        r.text("owner").as_deref(),
+        Some("/dav/principals/+442079460001/")
+    );
     assert!(r.prop("current-user-privilege-set").is_some());
     srv.stop().await;
 }

@@ -100,10 +100,10 @@ async fn store_card(
     if !ing.repaired {
         r.headers_mut().insert(header::ETAG, quoted(&etag));
     }
-    if out.created {
-        if let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name)) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
+    if out.created
+        && let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name))
+    {
+        r.headers_mut().insert(header::LOCATION, v);
     }
     Ok(r)
 }

@@ -142,7 +142,11 @@ fn unauthorized() -> DavError {
 
 async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Response, DavError> {
     let Some(method) = method.filter(|m| allowed(r).contains(m)) else {
-        if matches!(r, Resource::Missing) {
+        // Nothing exists at the path: any method but the creating ones is a 404.
+        if matches!(
+            r,
+            Resource::Missing | Resource::NewContact(..) | Resource::NewAddressbook(_)
+        ) {
             return Err(DavError::not_found());
         }
         return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)

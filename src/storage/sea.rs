@@ -1554,6 +1554,29 @@ impl Storage for SeaStorage {
         select_props(&self.db, target.collection, target.object.unwrap_or("")).await
     }
 
+    async fn member_props(&self, collection: CollectionId) -> Result<Vec<(String, DeadProp)>> {
+        let rows = property::Entity::find()
+            .filter(Expr::col(property::Column::CollectionId).eq(collection))
+            .filter(Expr::col(property::Column::ObjectName).ne(""))
+            .order_by_asc(property::Column::ObjectName)
+            .order_by_asc(property::Column::Namespace)
+            .order_by_asc(property::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|p| {
+                let prop = DeadProp {
+                    namespace: p.namespace,
+                    name: p.name,
+                    value: p.value,
+                };
+                (p.object_name, prop)
+            })
+            .collect())
+    }
+
     async fn patch_props(&self, target: PropTarget<'_>, ops: &[PropOp]) -> Result<()> {
         let w = self.begin_write().await?;
         let res = self.patch_in(&w.txn, &target, ops).await;

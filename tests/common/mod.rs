@@ -13,7 +13,7 @@ use dialbook::server::{Running, open_storage, start};
 use dialbook::storage::Storage;
 use dialbook::storage::sea::SeaStorage;
 
-pub use ms::{Multistatus, MsResponse};
+pub use ms::Multistatus;
 
 /// A server for one test.
 pub struct TestServer {
@@ -25,7 +25,9 @@ pub struct TestServer {
 
 /// Which database this run uses.
 pub fn database_url() -> Option<String> {
-    std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
 }
 
 impl TestServer {
@@ -41,20 +43,33 @@ impl TestServer {
             data_dir: PathBuf::from(dir.path()),
             database_url: database_url(),
             region: Some("GB".into()),
-            limits: Limits { failed_logins_per_minute: 5, ..Limits::default() },
+            limits: Limits {
+                failed_logins_per_minute: 5,
+                ..Limits::default()
+            },
             public_url: None,
         };
         tweak(&mut config);
         let schema = database_url().map(|_| format!("t_{}", uuid::Uuid::new_v4().simple()));
         let storage = open_storage(&config, schema).await.expect("open storage");
         let running = start(config, storage.clone()).await.expect("start server");
-        TestServer { base: format!("http://{}", running.addr), running: Some(running), storage, _dir: dir }
+        TestServer {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            storage,
+            _dir: dir,
+        }
     }
 
     /// Creates an account and returns a client logged in as it.
     pub async fn account(&self, number: &str, password: &str) -> Client {
-        let hash = dialbook::http::auth::hash_password(password.to_string()).await.unwrap();
-        self.storage.create_account(number, &hash).await.expect("create account");
+        let hash = dialbook::http::auth::hash_password(password.to_string())
+            .await
+            .unwrap();
+        self.storage
+            .create_account(number, &hash)
+            .await
+            .expect("create account");
         Client::new(&self.base, number, password)
     }
 
@@ -81,7 +96,11 @@ impl Resp {
         self.header("etag").map(str::to_string)
     }
     pub fn ms(&self) -> Multistatus {
-        assert_eq!(self.status, 207, "expected 207, got {}: {}", self.status, self.body);
+        assert_eq!(
+            self.status, 207,
+            "expected 207, got {}: {}",
+            self.status, self.body
+        );
         ms::parse(&self.body)
     }
     /// Whether the body is a `<D:error>` with this condition element (local name).
@@ -101,22 +120,43 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str, user: &str, password: &str) -> Client {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Client { http, base: base.to_string(), user: user.to_string(), password: password.to_string() }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            http,
+            base: base.to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+        }
     }
 
     /// The same server, other credentials.
     pub fn as_user(&self, user: &str, password: &str) -> Client {
-        Client { user: user.into(), password: password.into(), ..self.clone() }
+        Client {
+            user: user.into(),
+            password: password.into(),
+            ..self.clone()
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Resp {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut rb = self.http.request(m, self.url(path)).basic_auth(&self.user, Some(&self.password));
+        let mut rb = self
+            .http
+            .request(m, self.url(path))
+            .basic_auth(&self.user, Some(&self.password));
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
@@ -124,7 +164,11 @@ impl Client {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.text().await.unwrap_or_default();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn anonymous(&self, method: &str, path: &str) -> Resp {
@@ -132,11 +176,21 @@ impl Client {
         let r = self.http.request(m, self.url(path)).send().await.unwrap();
         let status = r.status().as_u16();
         let headers = r.headers().clone();
-        Resp { status, headers, body: r.text().await.unwrap_or_default() }
+        Resp {
+            status,
+            headers,
+            body: r.text().await.unwrap_or_default(),
+        }
     }
 
     pub async fn propfind(&self, path: &str, depth: &str, body: &str) -> Resp {
-        self.request("PROPFIND", path, &[("Depth", depth), ("Content-Type", "application/xml")], body).await
+        self.request(
+            "PROPFIND",
+            path,
+            &[("Depth", depth), ("Content-Type", "application/xml")],
+            body,
+        )
+        .await
     }
 
     pub async fn put_vcard(&self, path: &str, card: &[u8], extra: &[(&str, &str)]) -> Resp {
@@ -150,13 +204,23 @@ impl Client {
     }
 
     pub async fn report(&self, path: &str, depth: &str, body: &str) -> Resp {
-        self.request("REPORT", path, &[("Depth", depth), ("Content-Type", "application/xml")], body).await
+        self.request(
+            "REPORT",
+            path,
+            &[("Depth", depth), ("Content-Type", "application/xml")],
+            body,
+        )
+        .await
     }
 
     /// `sync-collection` asking for `getetag`.
     pub async fn sync(&self, path: &str, token: Option<&str>, limit: Option<u64>) -> Resp {
-        let token = token.map(|t| format!("<D:sync-token>{t}</D:sync-token>")).unwrap_or("<D:sync-token/>".into());
-        let limit = limit.map(|n| format!("<D:limit><D:nresults>{n}</D:nresults></D:limit>")).unwrap_or_default();
+        let token = token
+            .map(|t| format!("<D:sync-token>{t}</D:sync-token>"))
+            .unwrap_or("<D:sync-token/>".into());
+        let limit = limit
+            .map(|n| format!("<D:limit><D:nresults>{n}</D:nresults></D:limit>"))
+            .unwrap_or_default();
         let body = format!(
             r#"<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:">{token}<D:sync-level>1</D:sync-level>{limit}<D:prop><D:getetag/></D:prop></D:sync-collection>"#
         );
@@ -181,7 +245,9 @@ pub fn card(uid: &str, name: &str) -> Vec<u8> {
 
 /// A fixture from `tests/data/`.
 pub fn fixture(rel: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 

@@ -26,14 +26,21 @@ pub struct PropVal {
 impl MsResponse {
     /// A property's value in the 200 propstat.
     pub fn prop(&self, local: &str) -> Option<&PropVal> {
-        self.propstats.iter().filter(|(s, _)| *s == 200).flat_map(|(_, p)| p).find(|p| p.local == local)
+        self.propstats
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .flat_map(|(_, p)| p)
+            .find(|p| p.local == local)
     }
     pub fn text(&self, local: &str) -> Option<String> {
         self.prop(local).map(|p| p.text.clone())
     }
     /// Status of a property's propstat.
     pub fn prop_status(&self, local: &str) -> Option<u16> {
-        self.propstats.iter().find(|(_, p)| p.iter().any(|v| v.local == local)).map(|(s, _)| *s)
+        self.propstats
+            .iter()
+            .find(|(_, p)| p.iter().any(|v| v.local == local))
+            .map(|(s, _)| *s)
     }
 }
 
@@ -45,7 +52,9 @@ pub struct Multistatus {
 
 impl Multistatus {
     pub fn get(&self, href_suffix: &str) -> Option<&MsResponse> {
-        self.responses.iter().find(|r| r.href.ends_with(href_suffix))
+        self.responses
+            .iter()
+            .find(|r| r.href.ends_with(href_suffix))
     }
     pub fn hrefs(&self) -> Vec<String> {
         self.responses.iter().map(|r| r.href.clone()).collect()
@@ -53,7 +62,10 @@ impl Multistatus {
 }
 
 fn status_code(s: &str) -> u16 {
-    s.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    s.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Parses a multistatus body; panics on malformed XML (a test failure).
@@ -70,12 +82,12 @@ pub fn parse(xml: &str) -> Multistatus {
     loop {
         let (res, ev) = r.read_resolved_event().expect("well-formed multistatus");
         let ns = match res {
-            ResolveResult::Bound(n) => String::from_utf8_lossy(n.as_ref()).into_owned(),
+            ResolveResult::Bound(n) => n.as_ref().to_string(),
             _ => String::new(),
         };
         match ev {
             Event::Start(e) => {
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let local = e.local_name().as_ref().to_string();
                 let depth = stack.len();
                 if let Some(p) = prop.as_mut()
                     && depth == 5
@@ -83,25 +95,33 @@ pub fn parse(xml: &str) -> Multistatus {
                     p.children.push(local.clone());
                 }
                 if depth == 4 && stack[3].1 == "prop" {
-                    prop = Some(PropVal { ns: ns.clone(), local: local.clone(), ..Default::default() });
+                    prop = Some(PropVal {
+                        ns: ns.clone(),
+                        local: local.clone(),
+                        ..Default::default()
+                    });
                 }
                 stack.push((ns, local));
                 text.clear();
             }
             Event::Empty(e) => {
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let local = e.local_name().as_ref().to_string();
                 let depth = stack.len();
                 if depth == 4 && stack[3].1 == "prop" {
-                    ps_props.push(PropVal { ns, local, ..Default::default() });
+                    ps_props.push(PropVal {
+                        ns,
+                        local,
+                        ..Default::default()
+                    });
                 } else if let Some(p) = prop.as_mut()
                     && depth == 5
                 {
                     p.children.push(local);
                 }
             }
-            Event::Text(t) => text.push_str(&t.xml_content().expect("text")),
+            Event::Text(t) => text.push_str(&t.xml10_content()),
             Event::GeneralRef(g) => {
-                let name = String::from_utf8_lossy(&g).into_owned();
+                let name = g.to_string();
                 text.push_str(match name.as_str() {
                     "lt" => "<",
                     "gt" => ">",
@@ -121,7 +141,7 @@ pub fn parse(xml: &str) -> Multistatus {
                     }
                 }
             }
-            Event::CData(c) => text.push_str(&String::from_utf8_lossy(&c)),
+            Event::CData(c) => text.push_str(&c.xml10_content()),
             Event::End(_) => {
                 let (_, local) = stack.pop().expect("balanced");
                 let depth = stack.len();
@@ -150,7 +170,8 @@ pub fn parse(xml: &str) -> Multistatus {
                         }
                     }
                     (2, "propstat") => {
-                        cur.propstats.push((ps_status, std::mem::take(&mut ps_props)));
+                        cur.propstats
+                            .push((ps_status, std::mem::take(&mut ps_props)));
                         ps_status = 0;
                     }
                     (1, "response") => ms.responses.push(std::mem::take(&mut cur)),
@@ -177,11 +198,11 @@ pub fn error_condition(xml: &str) -> Option<String> {
             Event::Start(e) => {
                 depth += 1;
                 if depth == 2 {
-                    return Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                    return Some(e.local_name().as_ref().to_string());
                 }
             }
             Event::Empty(e) if depth == 1 => {
-                return Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                return Some(e.local_name().as_ref().to_string());
             }
             Event::End(_) => depth -= 1,
             Event::Eof => return None,
