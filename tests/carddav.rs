@@ -418,17 +418,22 @@ async fn proppatch_with_a_protected_property_changes_nothing_and_reports_424() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let body = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:example"><D:set><D:prop><D:displayname>New</D:displayname><X:color>red</X:color><D:getetag>"x"</D:getetag></D:prop></D:set></D:propertyupdate>"#;
-    let ms = c
+    let resp = c
         .request(
             "PROPPATCH",
             &c.book(),
             &[("Content-Type", "application/xml")],
             body,
         )
-        .await
-        .ms();
+        .await;
+    let resp_body = resp.body.clone();
+    let ms = resp.ms();
     let r = &ms.responses[0];
     assert_eq!(r.prop_status("getetag"), Some(403));
+    assert!(
+        resp_body.contains("cannot-modify-protected-property"),
+        "{resp_body}"
+    );
     assert_eq!(r.prop_status("displayname"), Some(424));
     assert_eq!(r.prop_status("color"), Some(424));
     let q = r#"<D:propfind xmlns:D="DAV:" xmlns:X="urn:example"><D:prop><D:displayname/><X:color/></D:prop></D:propfind>"#;

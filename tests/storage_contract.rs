@@ -128,6 +128,7 @@ contract!(
     concurrent_if_match_exactly_one_wins,
     concurrent_writers_get_distinct_sequences,
     patch_props_is_all_or_nothing,
+    member_props_lists_every_members_props_but_not_the_collections,
 );
 
 // ----- helpers -----
@@ -1287,4 +1288,40 @@ async fn patch_props_is_all_or_nothing(s: &SeaStorage) {
     );
     // Property changes are not member changes: the sequence stays.
     assert_eq!(reload(s, &c).await.seq, 1);
+}
+
+async fn member_props_lists_every_members_props_but_not_the_collections(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    put(s, &c, &card("a.vcf", "a", "A")).await;
+    put(s, &c, &card("b.vcf", "b", "B")).await;
+    put(s, &c, &card("c.vcf", "c", "C")).await;
+    s.patch_props(member(&c, "a.vcf"), &[PropOp::Set(prop("urn:x", "p", "1"))])
+        .await
+        .unwrap();
+    s.patch_props(
+        member(&c, "b.vcf"),
+        &[
+            PropOp::Set(prop("urn:x", "p", "2")),
+            PropOp::Set(prop("urn:x", "q", "3")),
+        ],
+    )
+    .await
+    .unwrap();
+    let coll = PropTarget {
+        collection: c.id,
+        object: None,
+    };
+    s.patch_props(coll, &[PropOp::Set(prop("urn:x", "own", "c"))])
+        .await
+        .unwrap();
+    let got = s.member_props(c.id).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            ("a.vcf".to_string(), prop("urn:x", "p", "1")),
+            ("b.vcf".to_string(), prop("urn:x", "p", "2")),
+            ("b.vcf".to_string(), prop("urn:x", "q", "3")),
+        ]
+    );
 }

@@ -125,12 +125,14 @@ pub fn propstats(
     let mut out = Vec::with_capacity(2);
     if !ok.is_empty() {
         out.push(PropStat {
+            error: None,
             status: 200,
             props: ok,
         });
     }
     if !missing.is_empty() {
         out.push(PropStat {
+            error: None,
             status: 404,
             props: missing,
         });

@@ -3,7 +3,7 @@
 //! nothing is written.
 
 use super::Ctx;
-use super::error::DavError;
+use super::error::{DavError, Precondition};
 use super::propfind::target;
 use super::resource::Resource;
 use super::response::{self, Response};
@@ -87,6 +87,8 @@ pub fn one(href: String, groups: Vec<(u16, Vec<QName>)>) -> String {
         .into_iter()
         .filter(|(_, names)| !names.is_empty())
         .map(|(status, names)| PropStat {
+            // RFC 4918 §9.2.1: a refused property names its precondition.
+            error: (status == 403).then(|| Precondition::CannotModifyProtectedProperty.element()),
             status,
             props: names
                 .into_iter()

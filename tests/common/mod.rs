@@ -20,6 +20,8 @@ pub struct TestServer {
     pub base: String,
     pub running: Option<Running>,
     pub storage: Arc<SeaStorage>,
+    /// The PostgreSQL schema of this test, dropped by `stop`.
+    schema: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -51,12 +53,15 @@ impl TestServer {
         };
         tweak(&mut config);
         let schema = database_url().map(|_| format!("t_{}", uuid::Uuid::new_v4().simple()));
-        let storage = open_storage(&config, schema).await.expect("open storage");
+        let storage = open_storage(&config, schema.clone())
+            .await
+            .expect("open storage");
         let running = start(config, storage.clone()).await.expect("start server");
         TestServer {
             base: format!("http://{}", running.addr),
             running: Some(running),
             storage,
+            schema,
             _dir: dir,
         }
     }
@@ -73,9 +78,20 @@ impl TestServer {
         Client::new(&self.base, number, password)
     }
 
+    /// Stops the server (graceful shutdown must succeed) and drops its PostgreSQL schema.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");
+        }
+        if let (Some(url), Some(schema)) = (database_url(), self.schema.take()) {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(url.as_str())
+                .await
+                .expect("connect to drop schema");
+            db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .await
+                .expect("drop schema");
+            let _ = db.close().await;
         }
     }
 }

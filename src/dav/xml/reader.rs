@@ -812,6 +812,7 @@ mod tests {
         w.response(&Response::PropStats {
             href: "/ab/".into(),
             propstats: vec![PropStat {
+                error: None,
                 status: 200,
                 props: vec![Prop {
                     name: name.clone(),

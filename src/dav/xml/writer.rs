@@ -61,6 +61,9 @@ pub struct Prop {
 pub struct PropStat {
     pub status: u16,
     pub props: Vec<Prop>,
+    /// An optional `<D:error>` condition after the status (RFC 4918 §14.22), e.g.
+    /// `cannot-modify-protected-property` on a refused PROPPATCH.
+    pub error: Option<Element>,
 }
 
 /// One `<D:response>`.
@@ -137,6 +140,11 @@ impl MultistatusWriter {
                     }
                     buf.push_str("</D:prop>");
                     write_status(buf, ps.status);
+                    if let Some(e) = &ps.error {
+                        buf.push_str("<D:error>");
+                        write_element(buf, &e.name, &e.attrs, &e.content, &mut Vec::new());
+                        buf.push_str("</D:error>");
+                    }
                     buf.push_str("</D:propstat>");
                 }
             }
@@ -432,6 +440,7 @@ mod tests {
             Response::PropStats {
                 href: "/ab/".into(),
                 propstats: vec![PropStat {
+                    error: None,
                     status: 200,
                     props: vec![
                         Prop {
@@ -475,6 +484,7 @@ mod tests {
             href: "/ab/x.vcf".into(),
             propstats: vec![
                 PropStat {
+                    error: None,
                     status: 200,
                     props: vec![
                         Prop {
@@ -508,6 +518,7 @@ mod tests {
                     ],
                 },
                 PropStat {
+                    error: None,
                     status: 404,
                     props: vec![Prop {
                         name: QName::new("urn:x", "missing"),
@@ -546,6 +557,7 @@ mod tests {
             Response::PropStats {
                 href: "/ab/".into(),
                 propstats: vec![PropStat {
+                    error: None,
                     status: 403,
                     props: vec![Prop {
                         name: dav("displayname"),
@@ -568,6 +580,7 @@ mod tests {
                 href: "/ab/".into(),
                 propstats: vec![
                     PropStat {
+                        error: None,
                         status: 200,
                         props: vec![Prop {
                             name: dav("getetag"),
@@ -575,6 +588,7 @@ mod tests {
                         }],
                     },
                     PropStat {
+                        error: None,
                         status: 404,
                         props: vec![],
                     },
@@ -657,6 +671,7 @@ mod tests {
             Response::PropStats {
                 href: "/ab/a&b<c>\".vcf".into(),
                 propstats: vec![PropStat {
+                    error: None,
                     status: 200,
                     props: vec![
                         Prop {
@@ -694,6 +709,7 @@ mod tests {
             Response::PropStats {
                 href: "/ab/a.vcf".into(),
                 propstats: vec![PropStat {
+                    error: None,
                     status: 200,
                     props: vec![Prop {
                         name: QName::new(crate::dav::xml::NS_CARDDAV, "address-data"),
