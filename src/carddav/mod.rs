@@ -28,16 +28,19 @@ pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
 /// Media types accepted on PUT (RFC 6352 §5.1; `text/x-vcard` and `text/directory` from
 /// older clients).
 fn accepted_media_type(ct: &str) -> bool {
-    let mime = ct
-        .split(';')
+    matches!(
+        mime_of(ct).as_str(),
+        "text/vcard" | "text/x-vcard" | "text/directory"
+    )
+}
+
+/// The lower-cased media type of a Content-Type value, without parameters.
+fn mime_of(ct: &str) -> String {
+    ct.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    matches!(
-        mime.as_str(),
-        "text/vcard" | "text/x-vcard" | "text/directory"
-    )
+        .to_ascii_lowercase()
 }
 
 /// The `charset` parameter of a Content-Type, if any.
@@ -325,12 +328,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mime = mime_of(ct);
         if !(mime.is_empty() || mime == "application/xml" || mime == "text/xml") {
             // RFC 4918 §9.3: a body we do not understand.
             return Err(DavError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE));

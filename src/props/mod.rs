@@ -14,83 +14,54 @@ use crate::dav::resource::{Hrefs, Resource};
 use crate::dav::xml::{Content, Element, NS_CALSERVER, NS_CARDDAV, NS_DAV, QName};
 use crate::storage::{Collection, ObjectMeta};
 
-/// Every live property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LiveProp {
-    ResourceType,
-    DisplayName,
-    GetEtag,
-    GetContentType,
-    GetContentLength,
-    GetLastModified,
-    CreationDate,
-    CurrentUserPrincipal,
-    PrincipalUrl,
-    PrincipalCollectionSet,
-    Owner,
-    CurrentUserPrivilegeSet,
-    SupportedReportSet,
-    SyncToken,
-    GetCtag,
-    AddressbookHomeSet,
-    SupportedAddressData,
-    MaxResourceSize,
-    AddMember,
-    GroupMembership,
+/// Declares the live properties once: the enum, the list of all of them and each one's
+/// qualified name come from the same table, so they cannot drift apart.
+macro_rules! live_props {
+    ($($variant:ident => ($ns:expr, $local:literal)),* $(,)?) => {
+        /// Every live property.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum LiveProp {
+            $($variant),*
+        }
+
+        const ALL: &[LiveProp] = &[$(LiveProp::$variant),*];
+
+        impl LiveProp {
+            pub fn qname(self) -> QName {
+                match self {
+                    $(LiveProp::$variant => QName::new($ns, $local)),*
+                }
+            }
+        }
+    };
+}
+
+live_props! {
+    ResourceType => (NS_DAV, "resourcetype"),
+    DisplayName => (NS_DAV, "displayname"),
+    GetEtag => (NS_DAV, "getetag"),
+    GetContentType => (NS_DAV, "getcontenttype"),
+    GetContentLength => (NS_DAV, "getcontentlength"),
+    GetLastModified => (NS_DAV, "getlastmodified"),
+    CreationDate => (NS_DAV, "creationdate"),
+    CurrentUserPrincipal => (NS_DAV, "current-user-principal"),
+    PrincipalUrl => (NS_DAV, "principal-URL"),
+    PrincipalCollectionSet => (NS_DAV, "principal-collection-set"),
+    Owner => (NS_DAV, "owner"),
+    CurrentUserPrivilegeSet => (NS_DAV, "current-user-privilege-set"),
+    SupportedReportSet => (NS_DAV, "supported-report-set"),
+    SyncToken => (NS_DAV, "sync-token"),
+    GetCtag => (NS_CALSERVER, "getctag"),
+    AddressbookHomeSet => (NS_CARDDAV, "addressbook-home-set"),
+    SupportedAddressData => (NS_CARDDAV, "supported-address-data"),
+    MaxResourceSize => (NS_CARDDAV, "max-resource-size"),
+    AddMember => (NS_DAV, "add-member"),
+    GroupMembership => (NS_DAV, "group-membership"),
 }
 
 use LiveProp::*;
 
-const ALL: &[LiveProp] = &[
-    ResourceType,
-    DisplayName,
-    GetEtag,
-    GetContentType,
-    GetContentLength,
-    GetLastModified,
-    CreationDate,
-    CurrentUserPrincipal,
-    PrincipalUrl,
-    PrincipalCollectionSet,
-    Owner,
-    CurrentUserPrivilegeSet,
-    SupportedReportSet,
-    SyncToken,
-    GetCtag,
-    AddressbookHomeSet,
-    SupportedAddressData,
-    MaxResourceSize,
-    AddMember,
-    GroupMembership,
-];
-
 impl LiveProp {
-    pub fn qname(self) -> QName {
-        let (ns, local) = match self {
-            ResourceType => (NS_DAV, "resourcetype"),
-            DisplayName => (NS_DAV, "displayname"),
-            GetEtag => (NS_DAV, "getetag"),
-            GetContentType => (NS_DAV, "getcontenttype"),
-            GetContentLength => (NS_DAV, "getcontentlength"),
-            GetLastModified => (NS_DAV, "getlastmodified"),
-            CreationDate => (NS_DAV, "creationdate"),
-            CurrentUserPrincipal => (NS_DAV, "current-user-principal"),
-            PrincipalUrl => (NS_DAV, "principal-URL"),
-            PrincipalCollectionSet => (NS_DAV, "principal-collection-set"),
-            Owner => (NS_DAV, "owner"),
-            CurrentUserPrivilegeSet => (NS_DAV, "current-user-privilege-set"),
-            SupportedReportSet => (NS_DAV, "supported-report-set"),
-            SyncToken => (NS_DAV, "sync-token"),
-            GetCtag => (NS_CALSERVER, "getctag"),
-            AddressbookHomeSet => (NS_CARDDAV, "addressbook-home-set"),
-            SupportedAddressData => (NS_CARDDAV, "supported-address-data"),
-            MaxResourceSize => (NS_CARDDAV, "max-resource-size"),
-            AddMember => (NS_DAV, "add-member"),
-            GroupMembership => (NS_DAV, "group-membership"),
-        };
-        QName::new(ns, local)
-    }
-
     pub fn from_qname(q: &QName) -> Option<LiveProp> {
         ALL.iter().copied().find(|p| {
             let n = p.qname();
