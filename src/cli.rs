@@ -149,6 +149,8 @@ async fn serve(config: Config, first_number: &str) -> anyhow::Result<()> {
         anyhow::anyhow!("--first-number {first_number:?} is not a valid phone number")
     })?;
     let first = crate::server::ensure_first_account(storage.as_ref(), &number).await?;
+    // Handlers first, so a signal right after the listening line drains the server.
+    let signal = crate::http::shutdown_signal();
     let running = crate::server::start(config, storage).await?;
     let base = running.app.config.base_url();
     if let Some(f) = first {
@@ -162,7 +164,7 @@ async fn serve(config: Config, first_number: &str) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %running.addr, "serving");
     println!("dialbook listening on {base}/");
-    crate::http::shutdown_signal().await;
+    signal.await;
     running.stop().await
 }
 
