@@ -86,13 +86,19 @@ choose_database() {
   log "PostgreSQL database $db (dropped on stop)"
 }
 
-# dialbook with the run's database. DATABASE_URL and dialbook's own variables are removed
-# from its environment so settings meant for cargo test or a real instance never reach
-# this throwaway server.
+# The command line of dialbook with the run's database, into the array DIALBOOK_CMD.
+# DATABASE_URL and dialbook's own variables are removed from its environment so settings
+# meant for cargo test or a real instance never reach this throwaway server. `env` execs
+# dialbook, so a background job's $! is the server's own PID.
+dialbook_argv() {
+  DIALBOOK_CMD=(env -u DATABASE_URL -u DIALBOOK_CONFIG -u DIALBOOK_DATA_DIR -u DIALBOOK_REGION
+    -u DIALBOOK_LISTEN -u DIALBOOK_PUBLIC_URL -u DIALBOOK_FIRST_NUMBER
+    DIALBOOK_LOG="${DIALBOOK_LOG:-warn}"
+    "$DIALBOOK_BIN" "$@" --data-dir "$CONF_DATA_DIR" "${DIALBOOK_DB_ARGS[@]}")
+}
 dialbook_cmd() {
-  env -u DATABASE_URL -u DIALBOOK_CONFIG -u DIALBOOK_DATA_DIR -u DIALBOOK_REGION \
-    -u DIALBOOK_LISTEN -u DIALBOOK_PUBLIC_URL -u DIALBOOK_FIRST_NUMBER DIALBOOK_LOG="${DIALBOOK_LOG:-warn}" \
-    "$DIALBOOK_BIN" "$@" --data-dir "$CONF_DATA_DIR" "${DIALBOOK_DB_ARGS[@]}"
+  dialbook_argv "$@"
+  "${DIALBOOK_CMD[@]}"
 }
 
 start_server() {
@@ -112,7 +118,8 @@ start_server() {
   local port
   port="$(free_port)"
   DIALBOOK_URL="http://127.0.0.1:$port/"
-  dialbook_cmd serve --listen "127.0.0.1:$port" >"$CONF_DATA_DIR/server.log" 2>&1 &
+  dialbook_argv serve --listen "127.0.0.1:$port"
+  "${DIALBOOK_CMD[@]}" >"$CONF_DATA_DIR/server.log" 2>&1 &
   DIALBOOK_PID=$!
 
   local i code=""
@@ -151,7 +158,9 @@ stop_server() {
     DIALBOOK_PID=""
   fi
   if [ -n "$DIALBOOK_PG_DB" ]; then
-    psql "$DIALBOOK_PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DIALBOOK_PG_DB" >/dev/null 2>&1 || true
+    psql "$DIALBOOK_PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DIALBOOK_PG_DB WITH (FORCE)" >/dev/null 2>&1 \
+      || psql "$DIALBOOK_PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $DIALBOOK_PG_DB" >/dev/null 2>&1 \
+      || log "could not drop PostgreSQL database $DIALBOOK_PG_DB"
     DIALBOOK_PG_DB=""
   fi
   if [ -n "$CONF_DATA_DIR" ] && [ -d "$CONF_DATA_DIR" ]; then
