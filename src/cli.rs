@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::carddav::policy::ConflictPolicy;
 use crate::config::{Config, Overrides};
 use crate::storage::{Storage, StorageError};
 
@@ -56,6 +57,9 @@ pub enum Command {
         /// Number for the first account when the database has none.
         #[arg(long, env = "DIALBOOK_FIRST_NUMBER", default_value = crate::server::FIRST_NUMBER)]
         first_number: String,
+        /// What a PUT with a stale If-Match does: merge, reject, client-wins, server-wins.
+        #[arg(long, env = "DIALBOOK_CONFLICT_POLICY", value_parser = parse_policy)]
+        conflict_policy: Option<ConflictPolicy>,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -82,6 +86,11 @@ pub enum AccountCmd {
     },
     /// Delete an account and all its data.
     Remove { number: String },
+}
+
+fn parse_policy(s: &str) -> Result<ConflictPolicy, String> {
+    ConflictPolicy::parse(s)
+        .ok_or_else(|| format!("{s:?}: use merge, reject, client-wins or server-wins"))
 }
 
 /// Entry point of the binary.
@@ -125,11 +134,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ..Default::default()
     };
     if let Command::Serve {
-        listen, public_url, ..
+        listen,
+        public_url,
+        conflict_policy,
+        ..
     } = &cli.command
     {
         o.listen = *listen;
         o.public_url = public_url.clone();
+        o.conflict_policy = *conflict_policy;
     }
     let config = Config::load(&o)?;
     match cli.command {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::carddav::policy::ConflictPolicy;
+
 /// Resolved settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,6 +18,8 @@ pub struct Config {
     /// ISO 3166-1 alpha-2 region for numbers typed without a country code.
     pub region: Option<String>,
     pub limits: Limits,
+    /// Item-level merge settings.
+    pub merge: MergeSettings,
     /// Base URL printed for clients (e.g. behind a TLS proxy); default `http://{listen}`.
     pub public_url: Option<String>,
 }
@@ -51,6 +55,25 @@ impl Default for Limits {
     }
 }
 
+/// How incoming cards are merged (see `docs/merge.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MergeSettings {
+    /// What a PUT with a stale `If-Match` does, unless its address book says otherwise.
+    pub conflict_policy: ConflictPolicy,
+    /// Previous versions kept per card, so a stale `If-Match` can find its base.
+    pub keep_versions: u32,
+}
+
+impl Default for MergeSettings {
+    fn default() -> Self {
+        MergeSettings {
+            conflict_policy: ConflictPolicy::Merge,
+            keep_versions: 10,
+        }
+    }
+}
+
 /// The config file's shape (every key optional).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,6 +84,7 @@ pub struct FileConfig {
     pub region: Option<String>,
     pub public_url: Option<String>,
     pub limits: Option<Limits>,
+    pub merge: Option<MergeSettings>,
 }
 
 /// Values from flags/environment; `None` = not given.
@@ -72,6 +96,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub region: Option<String>,
     pub public_url: Option<String>,
+    pub conflict_policy: Option<ConflictPolicy>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5232";
@@ -106,6 +131,13 @@ impl Config {
                 .filter(|u| !u.is_empty()),
             region,
             limits: file.limits.unwrap_or_default(),
+            merge: {
+                let mut m = file.merge.unwrap_or_default();
+                if let Some(p) = o.conflict_policy {
+                    m.conflict_policy = p;
+                }
+                m
+            },
             public_url: o.public_url.clone().or(file.public_url),
         })
     }

@@ -8,6 +8,7 @@
 //!
 //! Does not: merge cards (the merge issue), serve calendars.
 
+pub mod policy;
 pub mod report;
 
 use http::{HeaderValue, StatusCode, header};

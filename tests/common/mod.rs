@@ -50,6 +50,7 @@ impl TestServer {
                 ..Limits::default()
             },
             public_url: None,
+            merge: Default::default(),
         };
         tweak(&mut config);
         let schema = database_url().map(|_| format!("t_{}", uuid::Uuid::new_v4().simple()));
