@@ -43,6 +43,7 @@ impl Backend {
         let opts = ConnectOptions {
             max_connections: 4,
             schema: Some(schema.clone()),
+            ..ConnectOptions::default()
         };
         let store = SeaStorage::connect(&url, opts)
             .await
