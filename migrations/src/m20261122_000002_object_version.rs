@@ -78,12 +78,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(
-                Table::drop()
-                    .table(ObjectVersion::Table)
-                    .if_exists()
-                    .take(),
-            )
+            .drop_table(Table::drop().table(ObjectVersion::Table).if_exists().take())
             .await
     }
 }

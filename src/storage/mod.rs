@@ -404,7 +404,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<TransferOutcome>;
     /// Copies a member like `move_object` without removing the source; `new_uid`, when
     /// given, replaces the UID recorded for the copy and `body`/`etag` replace the copied
-    /// bytes (a copy inside one address book needs a fresh UID).
+    /// bytes (a copy inside one address book needs a fresh UID). An overwritten
+    /// destination's body is kept as a version of the destination name; the source's
+    /// versions are not copied.
     async fn copy_object(
         &self,
         from: CollectionId,

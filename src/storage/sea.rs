@@ -8,6 +8,21 @@
 //!   precondition (`Condition`, UID uniqueness, overwrite) is checked against rows no other
 //!   writer can change before commit. A failed precondition rolls the transaction back,
 //!   so the sequence is not advanced and no change row is appended.
+//! - **Puts lock first, allocate last.** `put_object`/`put_objects` lock with `seq + 0`,
+//!   look up the members they name and the UIDs they carry (one statement per
+//!   [`IN_CHUNK`] names/UIDs), evaluate every item in memory in order (conditions,
+//!   unchanged puts, UID uniqueness as the earlier items leave the collection), and only
+//!   then write: kept versions, one multi-row upsert per chunk of members, one multi-row
+//!   insert per chunk of change rows, and finally `seq + n` for the `n` changing items,
+//!   which were numbered `seq+1..=seq+n` in order. If no item changes anything the
+//!   transaction is rolled back, so an unchanged put leaves no trace (not even the
+//!   lock's no-op update). A batch of any size costs O(items / chunk) statements.
+//! - **Versions** (`object_version`) are inserted with `INSERT … SELECT` from the row
+//!   being replaced or deleted (bodies never travel to the client for that), or from
+//!   memory for bodies an earlier item of the same batch wrote, then pruned in the same
+//!   transaction to the newest [`ConnectOptions::keep_versions`] per name (by id, with
+//!   `ROW_NUMBER() OVER (PARTITION BY name …)`, one statement per chunk of names).
+//!   Moves re-key them to the destination; collection deletes cascade.
 //! - **SQLite has one writer.** All writes additionally pass through a `tokio` mutex and
 //!   start with `BEGIN IMMEDIATE`, so a transaction never has to upgrade a read lock (the
 //!   source of `SQLITE_BUSY` that `busy_timeout` cannot resolve). Connections run in WAL
@@ -838,7 +853,13 @@ async fn plan_batch<'a, C: ConnectionTrait>(
             }
         };
         check_condition(cond, meta.map(|m| m.1)).map_err(wrap)?;
-        if meta == Some((obj.uid.as_str(), obj.etag.as_str(), obj.content_type.as_str())) {
+        if meta
+            == Some((
+                obj.uid.as_str(),
+                obj.etag.as_str(),
+                obj.content_type.as_str(),
+            ))
+        {
             plan.outcomes.push(PutOutcome {
                 created: false,
                 unchanged: true,
@@ -1315,7 +1336,9 @@ impl SeaStorage {
         let after = bump(c, coll, by).await?.ok_or(StorageError::NotFound)?;
         if after.seq != locked.seq + by {
             // Impossible while the row lock is held; refuse rather than hand out a seq twice.
-            return Err(StorageError::Db("collection sequence moved under lock".into()));
+            return Err(StorageError::Db(
+                "collection sequence moved under lock".into(),
+            ));
         }
         Ok((plan.outcomes, true))
     }
