@@ -43,6 +43,7 @@ impl Backend {
         let opts = ConnectOptions {
             max_connections: 4,
             schema: Some(schema.clone()),
+            ..ConnectOptions::default()
         };
         let store = SeaStorage::connect(&url, opts)
             .await
@@ -129,6 +130,15 @@ contract!(
     concurrent_writers_get_distinct_sequences,
     patch_props_is_all_or_nothing,
     member_props_lists_every_members_props_but_not_the_collections,
+    identical_put_is_a_no_op,
+    unchanged_put_still_checks_its_condition,
+    versions_are_found_by_etag,
+    versions_are_bounded_by_keep_versions,
+    versions_move_with_the_member_and_go_with_the_collection,
+    batch_is_all_or_nothing,
+    batch_of_unchanged_items_writes_nothing,
+    batch_changes_get_distinct_sequences,
+    batch_of_two_thousand,
 );
 
 // ----- helpers -----
@@ -1324,4 +1334,495 @@ async fn member_props_lists_every_members_props_but_not_the_collections(s: &SeaS
             ("b.vcf".to_string(), prop("urn:x", "q", "3")),
         ]
     );
+}
+
+// ----- unchanged puts -----
+
+async fn identical_put_is_a_no_op(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let v1 = card("a.vcf", "a", "One");
+    let first = s.put_object(c.id, &v1, &Condition::None).await.unwrap();
+    assert!(first.created && !first.unchanged);
+    put(s, &c, &card("b.vcf", "b", "B")).await;
+    let before = reload(s, &c).await;
+    let log_before = s.changes_since(c.id, Some(0), None).await.unwrap();
+    let meta_before = s.object_meta(c.id, &["a.vcf".into()]).await.unwrap();
+
+    // The same bytes again, with and without a (holding) condition.
+    for cond in [
+        Condition::None,
+        Condition::IfMatch(vec![v1.etag.clone()]),
+        Condition::IfMatchAny,
+    ] {
+        let out = s.put_object(c.id, &v1, &cond).await.unwrap();
+        assert!(out.unchanged, "{cond:?}");
+        assert!(!out.created);
+        assert_eq!(out.seq, before.seq);
+    }
+    assert_eq!(reload(s, &c).await, before);
+    assert_eq!(
+        s.changes_since(c.id, Some(0), None).await.unwrap(),
+        log_before
+    );
+    assert!(changes_after(s, &c, before.seq).await.is_empty());
+    assert_eq!(
+        s.object_meta(c.id, &["a.vcf".into()]).await.unwrap(),
+        meta_before
+    );
+
+    // Same bytes under another content type is a change; so is another body.
+    let mut retyped = v1.clone();
+    retyped.content_type = "text/x-vcard".into();
+    let out = s
+        .put_object(c.id, &retyped, &Condition::None)
+        .await
+        .unwrap();
+    assert!(!out.unchanged && !out.created);
+    assert_eq!(out.seq, before.seq + 1);
+    let out = s
+        .put_object(c.id, &card("a.vcf", "a", "Two"), &Condition::None)
+        .await
+        .unwrap();
+    assert!(!out.unchanged);
+    assert_eq!(out.seq, before.seq + 2);
+    assert_eq!(
+        changes_after(s, &c, before.seq).await,
+        [("a.vcf".to_owned(), true)]
+    );
+}
+
+async fn unchanged_put_still_checks_its_condition(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let v1 = card("a.vcf", "a", "One");
+    put(s, &c, &v1).await;
+    let before = reload(s, &c).await;
+    for cond in [
+        Condition::IfMatch(vec!["stale".into()]),
+        Condition::IfNoneMatchAny,
+        Condition::IfNoneMatch(vec![v1.etag.clone()]),
+    ] {
+        assert!(
+            matches!(
+                s.put_object(c.id, &v1, &cond).await,
+                Err(StorageError::PreconditionFailed)
+            ),
+            "{cond:?}"
+        );
+    }
+    assert_eq!(reload(s, &c).await, before);
+    assert!(changes_after(s, &c, before.seq).await.is_empty());
+}
+
+// ----- versions -----
+
+async fn versions_are_found_by_etag(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let v: Vec<NewObject> = (1..=3)
+        .map(|i| card("a.vcf", "a", &format!("v{i}")))
+        .collect();
+    for x in &v {
+        put(s, &c, x).await;
+    }
+    let found = |name: &'static str, etag: String| async move {
+        s.object_version(c.id, name, &etag).await.unwrap()
+    };
+    // Current, older, quoted.
+    assert_eq!(
+        found("a.vcf", v[2].etag.clone()).await,
+        Some(v[2].body.clone())
+    );
+    assert_eq!(
+        found("a.vcf", v[0].etag.clone()).await,
+        Some(v[0].body.clone())
+    );
+    assert_eq!(
+        found("a.vcf", format!("\"{}\"", v[1].etag)).await,
+        Some(v[1].body.clone())
+    );
+    assert_eq!(found("a.vcf", "never".into()).await, None);
+    assert_eq!(found("b.vcf", v[0].etag.clone()).await, None);
+    // An unchanged put keeps nothing new, and breaks nothing.
+    put(s, &c, &v[2]).await;
+    assert_eq!(
+        found("a.vcf", v[2].etag.clone()).await,
+        Some(v[2].body.clone())
+    );
+
+    // A deleted member's bodies stay findable, also its last one.
+    s.delete_object(c.id, "a.vcf", &Condition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found("a.vcf", v[2].etag.clone()).await,
+        Some(v[2].body.clone())
+    );
+    assert_eq!(
+        found("a.vcf", v[0].etag.clone()).await,
+        Some(v[0].body.clone())
+    );
+    // …and a new member of that name does not hide them.
+    let fresh = card("a.vcf", "a", "fresh");
+    put(s, &c, &fresh).await;
+    assert_eq!(found("a.vcf", fresh.etag.clone()).await, Some(fresh.body));
+    assert_eq!(
+        found("a.vcf", v[1].etag.clone()).await,
+        Some(v[1].body.clone())
+    );
+    // Another collection's versions are not this one's.
+    let other = book(s, &a, "other").await;
+    assert_eq!(
+        s.object_version(other.id, "a.vcf", &v[0].etag)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn versions_are_bounded_by_keep_versions(s: &SeaStorage) {
+    // The harness uses the default of 10 versions.
+    let keep = ConnectOptions::default().keep_versions as usize;
+    assert_eq!(keep, 10);
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let v: Vec<NewObject> = (0..keep + 4)
+        .map(|i| card("a.vcf", "a", &format!("v{i}")))
+        .collect();
+    for x in &v {
+        put(s, &c, x).await;
+    }
+    put(s, &c, &card("b.vcf", "b", "other member")).await;
+    // Current: the last; kept: the `keep` before it; the oldest are gone.
+    let last = v.len() - 1;
+    for (i, x) in v.iter().enumerate() {
+        let got = s.object_version(c.id, "a.vcf", &x.etag).await.unwrap();
+        assert_eq!(got.is_some(), i + keep >= last, "version {i}");
+    }
+    // Several versions of one name inside one batch are bounded the same way.
+    let w: Vec<(NewObject, Condition)> = (0..keep + 2)
+        .map(|i| (card("a.vcf", "a", &format!("w{i}")), Condition::None))
+        .collect();
+    s.put_objects(c.id, &w).await.unwrap();
+    let last = w.len() - 1;
+    for (i, (x, _)) in w.iter().enumerate() {
+        let got = s.object_version(c.id, "a.vcf", &x.etag).await.unwrap();
+        assert_eq!(got.is_some(), i + keep >= last, "batch version {i}");
+    }
+    // The batch added `keep + 2` versions (the old current one and `keep + 1` of its
+    // own), so none of the earlier bodies is left.
+    for (i, x) in v.iter().enumerate() {
+        let got = s.object_version(c.id, "a.vcf", &x.etag).await.unwrap();
+        assert_eq!(got, None, "earlier version {i}");
+    }
+}
+
+async fn versions_move_with_the_member_and_go_with_the_collection(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let d = book(s, &a, "other").await;
+    let v1 = card("a.vcf", "a", "one");
+    let v2 = card("a.vcf", "a", "two");
+    put(s, &c, &v1).await;
+    put(s, &c, &v2).await;
+    let at = |coll: &Collection, name: &'static str, etag: String| {
+        let id = coll.id;
+        async move { s.object_version(id, name, &etag).await.unwrap() }
+    };
+    // Rename in place: the versions follow the new name.
+    s.move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        at(&c, "b.vcf", v1.etag.clone()).await,
+        Some(v1.body.clone())
+    );
+    assert_eq!(
+        at(&c, "b.vcf", v2.etag.clone()).await,
+        Some(v2.body.clone())
+    );
+    assert_eq!(at(&c, "a.vcf", v1.etag.clone()).await, None);
+    // Across collections, overwriting a destination: its body is kept under its name.
+    let x = card("x.vcf", "x", "overwritten");
+    put(s, &d, &x).await;
+    s.move_object(c.id, "b.vcf", d.id, "x.vcf", true, &Condition::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        at(&d, "x.vcf", v1.etag.clone()).await,
+        Some(v1.body.clone())
+    );
+    assert_eq!(
+        at(&d, "x.vcf", v2.etag.clone()).await,
+        Some(v2.body.clone())
+    );
+    assert_eq!(at(&d, "x.vcf", x.etag.clone()).await, Some(x.body.clone()));
+    assert_eq!(at(&c, "b.vcf", v1.etag.clone()).await, None);
+    // A copy overwriting a destination keeps the destination's body too.
+    let y = card("y.vcf", "y", "copied over");
+    put(s, &c, &y).await;
+    s.copy_object(d.id, "x.vcf", c.id, "y.vcf", true, None)
+        .await
+        .unwrap();
+    assert_eq!(at(&c, "y.vcf", y.etag.clone()).await, Some(y.body.clone()));
+    assert_eq!(
+        at(&c, "y.vcf", v2.etag.clone()).await,
+        Some(v2.body.clone())
+    );
+    // Deleting the collection (or the account) deletes its versions.
+    s.delete_collection(d.id).await.unwrap();
+    assert_eq!(at(&d, "x.vcf", v1.etag.clone()).await, None);
+    assert_eq!(at(&d, "x.vcf", x.etag.clone()).await, None);
+    s.delete_account(&a.phone).await.unwrap();
+    assert_eq!(at(&c, "y.vcf", y.etag.clone()).await, None);
+}
+
+// ----- batches -----
+
+fn batch(items: &[NewObject]) -> Vec<(NewObject, Condition)> {
+    items.iter().map(|o| (o.clone(), Condition::None)).collect()
+}
+
+async fn batch_is_all_or_nothing(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    put(s, &c, &card("a.vcf", "a", "A")).await;
+    let before = reload(s, &c).await;
+    let log_before = s.changes_since(c.id, Some(0), None).await.unwrap();
+
+    // A UID conflict with a stored member at item 2.
+    let items = batch(&[
+        card("n0.vcf", "n0", "x"),
+        card("n1.vcf", "n1", "x"),
+        card("n2.vcf", "a", "x"),
+        card("n3.vcf", "n3", "x"),
+    ]);
+    match s.put_objects(c.id, &items).await {
+        Err(StorageError::Batch { index, error }) => {
+            assert_eq!(index, 2);
+            assert!(matches!(*error, StorageError::UidConflict(ref n) if n == "a.vcf"));
+        }
+        r => panic!("expected Batch error, got {r:?}"),
+    }
+    // A UID conflict with an earlier item of the same batch.
+    let items = batch(&[card("u0.vcf", "u", "x"), card("u1.vcf", "u", "y")]);
+    match s.put_objects(c.id, &items).await {
+        Err(StorageError::Batch { index, error }) => {
+            assert_eq!(index, 1);
+            assert!(matches!(*error, StorageError::UidConflict(ref n) if n == "u0.vcf"));
+        }
+        r => panic!("expected Batch error, got {r:?}"),
+    }
+    // A failed condition at item 1 (also when that item would be unchanged).
+    for stale in [card("a.vcf", "a", "A"), card("a.vcf", "a", "A2")] {
+        let items = vec![
+            (card("p0.vcf", "p0", "x"), Condition::None),
+            (stale, Condition::IfMatch(vec!["stale".into()])),
+        ];
+        match s.put_objects(c.id, &items).await {
+            Err(StorageError::Batch { index, error }) => {
+                assert_eq!(index, 1);
+                assert!(matches!(*error, StorageError::PreconditionFailed));
+            }
+            r => panic!("expected Batch error, got {r:?}"),
+        }
+    }
+    assert_eq!(reload(s, &c).await, before);
+    assert_eq!(
+        s.changes_since(c.id, Some(0), None).await.unwrap(),
+        log_before
+    );
+    assert_eq!(names(&s.list_objects(c.id).await.unwrap()), ["a.vcf"]);
+    assert_eq!(
+        s.object_version(c.id, "a.vcf", &card("a.vcf", "a", "A").etag)
+            .await
+            .unwrap(),
+        Some(card("a.vcf", "a", "A").body)
+    );
+    // A missing collection is plain NotFound (no item is at fault).
+    assert!(matches!(
+        s.put_objects(i64::MAX - 1, &batch(&[card("z.vcf", "z", "z")]))
+            .await,
+        Err(StorageError::NotFound)
+    ));
+
+    // Later items see earlier ones: a condition on an item created in the batch holds, a
+    // UID freed by an earlier item can be taken by a later one.
+    let y1 = card("y.vcf", "y", "1");
+    let y2 = card("y.vcf", "y", "2");
+    let items = vec![
+        (y1.clone(), Condition::IfNoneMatchAny),
+        (y2.clone(), Condition::IfMatch(vec![y1.etag.clone()])),
+        (card("a.vcf", "a-renamed", "A"), Condition::IfMatchAny),
+        (card("b.vcf", "a", "B"), Condition::IfNoneMatchAny),
+    ];
+    let outs = s.put_objects(c.id, &items).await.unwrap();
+    let created: Vec<bool> = outs.iter().map(|o| o.created).collect();
+    assert_eq!(created, [true, false, false, true]);
+    assert_eq!(
+        s.object_version(c.id, "y.vcf", &y1.etag).await.unwrap(),
+        Some(y1.body)
+    );
+    let got = s.get_objects(c.id, &["y.vcf".into()]).await.unwrap();
+    assert_eq!(got[0].body, y2.body);
+}
+
+async fn batch_of_unchanged_items_writes_nothing(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let a1 = card("a.vcf", "a", "A");
+    let b1 = card("b.vcf", "b", "B");
+    s.put_objects(c.id, &batch(&[a1.clone(), b1.clone()]))
+        .await
+        .unwrap();
+    let before = reload(s, &c).await;
+    assert_eq!(before.seq, 2);
+    let log_before = s.changes_since(c.id, Some(0), None).await.unwrap();
+
+    assert!(s.put_objects(c.id, &[]).await.unwrap().is_empty());
+    let outs = s
+        .put_objects(c.id, &batch(&[a1.clone(), b1.clone(), a1.clone()]))
+        .await
+        .unwrap();
+    assert!(outs.iter().all(|o| o.unchanged && !o.created && o.seq == 2));
+    assert_eq!(reload(s, &c).await, before);
+    assert_eq!(
+        s.changes_since(c.id, Some(0), None).await.unwrap(),
+        log_before
+    );
+
+    // Mixed: only the changing items take sequence numbers.
+    let outs = s
+        .put_objects(
+            c.id,
+            &batch(&[
+                a1.clone(),
+                card("c.vcf", "c", "C"),
+                card("b.vcf", "b", "B2"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(bool, bool, i64)> = outs
+        .iter()
+        .map(|o| (o.created, o.unchanged, o.seq))
+        .collect();
+    assert_eq!(got, [(false, true, 2), (true, false, 3), (false, false, 4)]);
+    assert_eq!(reload(s, &c).await.seq, 4);
+    assert_eq!(
+        changes_after(s, &c, 2).await,
+        [("c.vcf".to_owned(), true), ("b.vcf".to_owned(), true)]
+    );
+}
+
+async fn batch_changes_get_distinct_sequences(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    put(s, &c, &card("old.vcf", "old", "x")).await;
+    let base = reload(s, &c).await.seq;
+    let items = batch(&[
+        card("a.vcf", "a", "1"),
+        card("b.vcf", "b", "1"),
+        card("a.vcf", "a", "2"),
+        card("old.vcf", "old", "y"),
+        card("c.vcf", "c", "1"),
+    ]);
+    let outs = s.put_objects(c.id, &items).await.unwrap();
+    let seqs: Vec<i64> = outs.iter().map(|o| o.seq).collect();
+    assert_eq!(seqs, (base + 1..=base + 5).collect::<Vec<_>>());
+    assert_eq!(reload(s, &c).await.seq, base + 5);
+    // Each member once, at its latest change, in order.
+    let ch = s.changes_since(c.id, Some(base), None).await.unwrap();
+    let got: Vec<(&str, i64)> = ch
+        .changes
+        .iter()
+        .map(|x| (x.name.as_str(), x.seq))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b.vcf", base + 2),
+            ("a.vcf", base + 3),
+            ("old.vcf", base + 4),
+            ("c.vcf", base + 5)
+        ]
+    );
+    assert_eq!(ch.seq, base + 5);
+    assert_eq!(ch.changes[1].meta.as_ref().unwrap().etag, items[2].0.etag);
+    // A token taken in the middle of the batch's numbers resumes exactly.
+    assert_eq!(
+        changes_after(s, &c, base + 3).await,
+        [("old.vcf".to_owned(), true), ("c.vcf".to_owned(), true)]
+    );
+    // Paging one by one through the batch loses nothing.
+    let mut token = base;
+    let mut seen = Vec::new();
+    loop {
+        let page = s.changes_since(c.id, Some(token), Some(1)).await.unwrap();
+        seen.extend(page.changes.iter().map(|x| x.name.clone()));
+        token = page.seq;
+        if !page.truncated {
+            break;
+        }
+    }
+    assert_eq!(seen, ["b.vcf", "a.vcf", "old.vcf", "c.vcf"]);
+    let initial = s.changes_since(c.id, None, None).await.unwrap();
+    assert_eq!(initial.changes.len(), 4);
+}
+
+async fn batch_of_two_thousand(s: &SeaStorage) {
+    const N: usize = 2_000;
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let make = |text: &str| -> Vec<(NewObject, Condition)> {
+        (0..N)
+            .map(|i| {
+                let o = card(&format!("{i:05}.vcf"), &format!("uid-{i}"), text);
+                (o, Condition::None)
+            })
+            .collect()
+    };
+    let first = make("one");
+    let q = s.queries();
+    let outs = s.put_objects(c.id, &first).await.unwrap();
+    let created_cost = s.queries() - q;
+    assert_eq!(outs.len(), N);
+    assert!(outs.iter().all(|o| o.created));
+    assert_eq!(outs.last().unwrap().seq, N as i64);
+    assert!(
+        created_cost < (N as u64) * 3 / 20,
+        "{created_cost} statements"
+    );
+    assert_eq!(s.list_objects(c.id).await.unwrap().len(), N);
+    let ch = s.changes_since(c.id, Some(0), None).await.unwrap();
+    assert_eq!(ch.changes.len(), N);
+    assert_eq!(ch.seq, N as i64);
+
+    // The same batch again: all unchanged, nothing written.
+    let q = s.queries();
+    let outs = s.put_objects(c.id, &first).await.unwrap();
+    let unchanged_cost = s.queries() - q;
+    assert!(outs.iter().all(|o| o.unchanged));
+    assert!(unchanged_cost < (N as u64) * 3 / 20, "{unchanged_cost}");
+    assert_eq!(reload(s, &c).await.seq, N as i64);
+
+    // Replacing all of them: each keeps its previous body as a version.
+    let second = make("two");
+    let q = s.queries();
+    let outs = s.put_objects(c.id, &second).await.unwrap();
+    let replaced_cost = s.queries() - q;
+    eprintln!(
+        "statements for {N}: created {created_cost}, unchanged {unchanged_cost}, replaced {replaced_cost}"
+    );
+    assert!(outs.iter().all(|o| !o.created && !o.unchanged));
+    assert!(replaced_cost < (N as u64) * 3 / 20, "{replaced_cost}");
+    assert_eq!(reload(s, &c).await.seq, 2 * N as i64);
+    for i in [0, N / 2, N - 1] {
+        let (old, _) = &first[i];
+        assert_eq!(
+            s.object_version(c.id, &old.name, &old.etag).await.unwrap(),
+            Some(old.body.clone())
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! sea-orm entities; one submodule per table of `migrations/src/m20261121_000001_init.rs`.
+//! sea-orm entities; one submodule per table of `migrations/src/m20261121_000001_init.rs`
+//! and `migrations/src/m20261122_000002_object_version.rs`.
 //!
 //! These mirror the schema exactly and carry no behaviour: all invariants (sequences,
 //! change rows, UID uniqueness) are kept by [`super::sea::SeaStorage`]. Relations are not
@@ -123,6 +124,32 @@ pub mod property {
         pub namespace: String,
         pub name: String,
         pub value: String,
+    }
+
+    /// No declared relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `object_version`: bodies a member had before it was replaced or deleted, newest last
+/// (by `id`), at most `keep_versions` per (collection, name).
+pub mod object_version {
+    use sea_orm::entity::prelude::*;
+
+    /// A kept version: the bytes the member `name` had while its ETag was `etag`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "object_version")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub collection_id: i64,
+        pub name: String,
+        pub etag: String,
+        pub body: Vec<u8>,
+        /// Unix seconds when this version stopped being current.
+        pub created_at: i64,
     }
 
     /// No declared relations.

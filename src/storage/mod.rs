@@ -1,8 +1,9 @@
 //! Storage: the contract every backend keeps, and its sea-orm implementation.
 //!
-//! Owns: accounts, collections, objects (the bytes a client sent), dead properties and the
+//! Owns: accounts, collections, objects (the bytes a client sent), dead properties, the
 //! per-collection change log that RFC 6578 `sync-collection`, `CS:getctag` and
-//! `DAV:sync-token` are answered from.
+//! `DAV:sync-token` are answered from, and a few recent versions of each object (the
+//! bases a caller merges a stale `If-Match` write against).
 //!
 //! Does not: parse vCards, know DAV or HTTP, merge anything. Callers hand it validated
 //! bytes plus the few derived fields it indexes (`uid`).
@@ -13,6 +14,22 @@
 //!   move) appends exactly one change row per affected object and advances the
 //!   collection's sequence **in the same transaction**. A method that fails changes
 //!   nothing and appends nothing.
+//! - **Writes that change nothing are not changes.** A put whose object already exists
+//!   with the same ETag, UID and content type (the same bytes uploaded again) writes
+//!   nothing, appends no change row and leaves the sequence, and so the sync token and
+//!   ctag, where it was ([`PutOutcome::unchanged`]). Its [`Condition`] is still checked
+//!   first: a failing condition is `PreconditionFailed` even when the bytes are identical.
+//!   Uploads are therefore idempotent.
+//! - **Recent versions.** Whenever a member's bytes are replaced or removed (a changing
+//!   put, a delete, the destination overwritten by a move or copy), the bytes it had are
+//!   kept under its name together with their ETag, at most `keep_versions` per
+//!   (collection, name) (oldest dropped first, in the same transaction). A move carries
+//!   the member's versions to its new name; deleting a collection or account drops them.
+//!   [`Storage::object_version`] finds the bytes a member had under a given ETag.
+//! - **Batches are one transaction.** [`Storage::put_objects`] applies every item or
+//!   none; each item behaves as a `put_object` issued in order (its condition and UID
+//!   uniqueness are checked against the collection including the earlier items), and each
+//!   changing item gets its own change row and sequence number.
 //! - Preconditions ([`Condition`], UID uniqueness, overwrite rules) are checked inside
 //!   that transaction, after the collection row is locked, so two concurrent writers with
 //!   the same `If-Match` cannot both succeed.
@@ -159,12 +176,17 @@ pub enum Condition {
     IfNoneMatch(Vec<String>),
 }
 
-/// Result of a successful `put_object`.
+/// Result of a successful `put_object` (or of one item of `put_objects`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutOutcome {
     /// True when the object did not exist before.
     pub created: bool,
-    /// The collection sequence after this write.
+    /// True when the object already existed with the same ETag, UID and content type:
+    /// nothing was written, no change row appended, the sequence not advanced (the sync
+    /// token stays valid and unchanged). `created` is then false.
+    pub unchanged: bool,
+    /// The collection sequence after this write: the write's own sequence number, or for
+    /// an unchanged put the sequence as it already was.
     pub seq: i64,
 }
 
@@ -234,6 +256,13 @@ pub enum StorageError {
     /// The database failed; the operation changed nothing.
     #[error("database: {0}")]
     Db(String),
+    /// Item `index` (0-based) of a [`Storage::put_objects`] batch failed with `error`
+    /// (`PreconditionFailed` or `UidConflict`); no item of the batch was written.
+    #[error("batch item {index}: {error}")]
+    Batch {
+        index: usize,
+        error: Box<StorageError>,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -285,7 +314,7 @@ pub trait Storage: Send + Sync + 'static {
         account: AccountId,
         new: &NewCollection,
     ) -> Result<Collection>;
-    /// Deletes a collection, its members, their properties and its change log.
+    /// Deletes a collection, its members, their properties and versions and its change log.
     /// `NotFound` if absent.
     async fn delete_collection(&self, collection: CollectionId) -> Result<()>;
 
@@ -310,15 +339,47 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Vec<Object>>;
     /// Creates or replaces a member after checking `cond` and UID uniqueness inside the
     /// transaction. Errors: `NotFound` (collection gone), `PreconditionFailed`,
-    /// `UidConflict(name)`. Appends one change row and advances the sequence.
+    /// `UidConflict(name)`. Appends one change row and advances the sequence, except when
+    /// the member already has this ETag, UID and content type: then `cond` is still
+    /// checked, but nothing is written and the outcome is `unchanged` (idempotent uploads:
+    /// the same bytes twice do not move the sync token). A replaced body is kept as a
+    /// version (see [`Storage::object_version`]).
     async fn put_object(
         &self,
         collection: CollectionId,
         obj: &NewObject,
         cond: &Condition,
     ) -> Result<PutOutcome>;
+    /// Puts every item in one transaction, all or nothing. Each item behaves exactly as a
+    /// `put_object` issued in order: its condition and UID uniqueness are checked against
+    /// the collection as it stands after the earlier items (two items may name the same
+    /// member; two items with the same UID under different names conflict), unchanged
+    /// items write nothing, and every changing item appends its own change row with its
+    /// own, increasing sequence number. Returns one outcome per item, in order.
+    ///
+    /// Errors: `NotFound` (collection gone; not wrapped), `Batch { index, error }` when
+    /// item `index` fails (`error` is `PreconditionFailed` or `UidConflict(name)`; the
+    /// first failing item is named and nothing is written), `Db`. An empty batch returns
+    /// `Ok(vec![])` without touching the database. Cost is a bounded number of statements
+    /// per few hundred items (lookups by name and UID are batched), never one per item.
+    async fn put_objects(
+        &self,
+        collection: CollectionId,
+        items: &[(NewObject, Condition)],
+    ) -> Result<Vec<PutOutcome>>;
+    /// The bytes member `name` had while its ETag was `etag` (surrounding quotes are
+    /// ignored): the current body if `etag` is current, else a kept version (also of a
+    /// member deleted since), else `None` (never stored, or pruned beyond
+    /// `keep_versions`). The base for merging a write whose `If-Match` is stale.
+    async fn object_version(
+        &self,
+        collection: CollectionId,
+        name: &str,
+        etag: &str,
+    ) -> Result<Option<Vec<u8>>>;
     /// Deletes a member (and its dead properties) after checking `cond`. Errors:
-    /// `NotFound`, `PreconditionFailed`. Appends one change row.
+    /// `NotFound`, `PreconditionFailed`. Appends one change row. Its last body is kept as a
+    /// version.
     async fn delete_object(
         &self,
         collection: CollectionId,
@@ -328,8 +389,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Moves a member to another name and/or collection of the same account. `cond` is
     /// checked against the source. With `overwrite` false an existing destination is
     /// `PreconditionFailed`; with true it is replaced. UID uniqueness is checked in the
-    /// destination (`UidConflict`). Dead properties move with it. One change row in each
-    /// collection touched (two in one collection when renaming in place).
+    /// destination (`UidConflict`). Dead properties and kept versions move with it (an
+    /// overwritten destination's body is kept as a version of the destination name). One
+    /// change row in each collection touched (two in one collection when renaming in
+    /// place).
     async fn move_object(
         &self,
         from: CollectionId,
@@ -341,7 +404,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<TransferOutcome>;
     /// Copies a member like `move_object` without removing the source; `new_uid`, when
     /// given, replaces the UID recorded for the copy and `body`/`etag` replace the copied
-    /// bytes (a copy inside one address book needs a fresh UID).
+    /// bytes (a copy inside one address book needs a fresh UID). An overwritten
+    /// destination's body is kept as a version of the destination name; the source's
+    /// versions are not copied.
     async fn copy_object(
         &self,
         from: CollectionId,

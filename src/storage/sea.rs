@@ -8,6 +8,21 @@
 //!   precondition (`Condition`, UID uniqueness, overwrite) is checked against rows no other
 //!   writer can change before commit. A failed precondition rolls the transaction back,
 //!   so the sequence is not advanced and no change row is appended.
+//! - **Puts lock first, allocate last.** `put_object`/`put_objects` lock with `seq + 0`,
+//!   look up the members they name and the UIDs they carry (one statement per
+//!   [`IN_CHUNK`] names/UIDs), evaluate every item in memory in order (conditions,
+//!   unchanged puts, UID uniqueness as the earlier items leave the collection), and only
+//!   then write: kept versions, one multi-row upsert per chunk of members, one multi-row
+//!   insert per chunk of change rows, and finally `seq + n` for the `n` changing items,
+//!   which were numbered `seq+1..=seq+n` in order. If no item changes anything the
+//!   transaction is rolled back, so an unchanged put leaves no trace (not even the
+//!   lock's no-op update). A batch of any size costs O(items / chunk) statements.
+//! - **Versions** (`object_version`) are inserted with `INSERT … SELECT` from the row
+//!   being replaced or deleted (bodies never travel to the client for that), or from
+//!   memory for bodies an earlier item of the same batch wrote, then pruned in the same
+//!   transaction to the newest [`ConnectOptions::keep_versions`] per name (by id, with
+//!   `ROW_NUMBER() OVER (PARTITION BY name …)`, one statement per chunk of names).
+//!   Moves re-key them to the destination; collection deletes cascade.
 //! - **SQLite has one writer.** All writes additionally pass through a `tokio` mutex and
 //!   start with `BEGIN IMMEDIATE`, so a transaction never has to upgrade a read lock (the
 //!   source of `SQLITE_BUSY` that `busy_timeout` cannot resolve). Connections run in WAL
@@ -48,13 +63,15 @@
 //! member that does not exist with `IfMatch`/`IfMatchAny` is `PreconditionFailed`;
 //! without such a condition it is `NotFound`. Moving or copying a member onto itself is
 //! `PreconditionFailed` (RFC 4918 §9.8.5/§9.9.4 forbid it; the caller answers 403).
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement, WindowStatement,
+};
 use sea_orm::sqlx;
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -64,7 +81,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::entities::{account, change, collection, object, property};
+use super::entities::{account, change, collection, object, object_version, property};
 use super::{
     Account, AccountId, Change, Changes, Collection, CollectionId, CollectionKind, Condition,
     DeadProp, NewCollection, NewObject, Object, ObjectMeta, PropOp, PropTarget, PutOutcome, Result,
@@ -75,6 +92,14 @@ use migrations::MigratorTrait;
 /// Largest number of names put in one `IN (…)` list; longer lists are split.
 pub const IN_CHUNK: usize = 500;
 
+/// Most rows written by one multi-row `INSERT` of objects or versions…
+const ROW_CHUNK: usize = 200;
+/// …and most body bytes in one such statement (a larger single row goes alone).
+const BODY_CHUNK: usize = 8 << 20;
+
+/// Default of [`ConnectOptions::keep_versions`].
+pub const DEFAULT_KEEP_VERSIONS: u32 = 10;
+
 /// How to open the database.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -84,6 +109,11 @@ pub struct ConnectOptions {
     /// connection's `search_path`. Must be ASCII letters, digits and `_`. Ignored for
     /// SQLite.
     pub schema: Option<String>,
+    /// How many earlier bodies to keep per (collection, member name) for
+    /// [`Storage::object_version`] (default [`DEFAULT_KEEP_VERSIONS`]); 0 keeps none.
+    /// Applied per name whenever a write adds versions to it, so lowering it shrinks
+    /// existing histories as their members change.
+    pub keep_versions: u32,
 }
 
 impl Default for ConnectOptions {
@@ -91,6 +121,7 @@ impl Default for ConnectOptions {
         ConnectOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             schema: None,
+            keep_versions: DEFAULT_KEEP_VERSIONS,
         }
     }
 }
@@ -105,6 +136,8 @@ pub struct SeaStorage {
     queries: Arc<AtomicU64>,
     /// `Some` on SQLite: serialises writers (SQLite has one writer at a time).
     write_lock: Option<Mutex<()>>,
+    /// [`ConnectOptions::keep_versions`].
+    keep_versions: u32,
 }
 
 impl std::fmt::Debug for SeaStorage {
@@ -427,6 +460,459 @@ async fn delete_object_row<C: ConnectionTrait>(c: &C, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Keeps the current bodies of the object rows `ids` (all of `coll`) as versions under
+/// their names, in id order; chunks of [`IN_CHUNK`] ids, the bodies never leave the
+/// database.
+async fn keep_row_versions<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<()> {
+    let ts = now();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let select = Query::select()
+            .columns([
+                object::Column::CollectionId,
+                object::Column::Name,
+                object::Column::Etag,
+                object::Column::Body,
+            ])
+            .expr(Expr::val(ts))
+            .from(object::Entity)
+            .and_where(Expr::col(object::Column::Id).is_in(chunk.iter().copied()))
+            .order_by(object::Column::Id, Order::Asc)
+            .take();
+        let stmt = Query::insert()
+            .into_table(object_version::Entity)
+            .columns([
+                object_version::Column::CollectionId,
+                object_version::Column::Name,
+                object_version::Column::Etag,
+                object_version::Column::Body,
+                object_version::Column::CreatedAt,
+            ])
+            .select_from(select)
+            .map_err(|e| StorageError::Db(e.to_string()))?
+            .take();
+        c.execute(&stmt).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Splits `rows` into runs of at most [`ROW_CHUNK`] rows and about [`BODY_CHUNK`] body
+/// bytes, for multi-row inserts that stay within parameter and packet limits.
+fn body_chunks<T>(rows: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, r) in rows.iter().enumerate() {
+        let n = size(r);
+        if i > start && (i - start >= ROW_CHUNK || bytes + n > BODY_CHUNK) {
+            out.push(&rows[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += n;
+    }
+    if start < rows.len() {
+        out.push(&rows[start..]);
+    }
+    out
+}
+
+/// A body that stopped being current inside a batch (an earlier item's bytes replaced by a
+/// later item of the same name).
+struct MemVersion<'a> {
+    name: &'a str,
+    etag: &'a str,
+    body: &'a [u8],
+}
+
+/// Inserts versions held in memory, in order.
+async fn keep_mem_versions<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    versions: &[MemVersion<'_>],
+) -> Result<()> {
+    let ts = now();
+    for chunk in body_chunks(versions, |v| v.body.len()) {
+        let mut stmt = Query::insert();
+        stmt.into_table(object_version::Entity).columns([
+            object_version::Column::CollectionId,
+            object_version::Column::Name,
+            object_version::Column::Etag,
+            object_version::Column::Body,
+            object_version::Column::CreatedAt,
+        ]);
+        for v in chunk {
+            stmt.values([
+                coll.into(),
+                v.name.into(),
+                v.etag.into(),
+                v.body.to_vec().into(),
+                ts.into(),
+            ])
+            .map_err(|e| StorageError::Db(e.to_string()))?;
+        }
+        c.execute(&stmt).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Drops all but the newest `keep` versions of each of `names` in `coll` (all of them when
+/// `keep` is 0); one statement per [`IN_CHUNK`] names.
+async fn prune_versions<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    names: &BTreeSet<&str>,
+    keep: u32,
+) -> Result<()> {
+    let names: Vec<&str> = names.iter().copied().collect();
+    for chunk in names.chunks(IN_CHUNK) {
+        let of_names = Expr::col(object_version::Column::Name).is_in(chunk.iter().copied());
+        let mut stmt = Query::delete();
+        stmt.from_table(object_version::Entity);
+        if keep == 0 {
+            stmt.and_where(Expr::col(object_version::Column::CollectionId).eq(coll))
+                .and_where(of_names);
+        } else {
+            // Rank each name's versions newest first; everything ranked past `keep` goes.
+            let ranked = Query::select()
+                .column(object_version::Column::Id)
+                .expr_window_as(
+                    Func::cust(Alias::new("ROW_NUMBER")),
+                    WindowStatement::partition_by(object_version::Column::Name)
+                        .order_by(object_version::Column::Id, Order::Desc)
+                        .take(),
+                    Alias::new("rn"),
+                )
+                .from(object_version::Entity)
+                .and_where(Expr::col(object_version::Column::CollectionId).eq(coll))
+                .and_where(of_names)
+                .take();
+            let doomed = Query::select()
+                .column(Alias::new("id"))
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("rn")).gt(i64::from(keep)))
+                .take();
+            stmt.and_where(Expr::col(object_version::Column::Id).in_subquery(doomed));
+        }
+        c.execute(&stmt).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// What a batch put needs to know about an existing member.
+#[derive(Debug, FromQueryResult)]
+struct BatchHead {
+    id: i64,
+    name: String,
+    uid: String,
+    etag: String,
+    content_type: String,
+}
+
+/// Heads of the named members that exist, by name; one statement per [`IN_CHUNK`] names.
+async fn heads_by_name<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    names: &[&str],
+) -> Result<HashMap<String, BatchHead>> {
+    let mut out = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(IN_CHUNK) {
+        let stmt = Query::select()
+            .columns([
+                object::Column::Id,
+                object::Column::Name,
+                object::Column::Uid,
+                object::Column::Etag,
+                object::Column::ContentType,
+            ])
+            .from(object::Entity)
+            .and_where(Expr::col(object::Column::CollectionId).eq(coll))
+            .and_where(Expr::col(object::Column::Name).is_in(chunk.iter().copied()))
+            .take();
+        for r in c.query_all(&stmt).await.map_err(db_err)? {
+            let h = BatchHead::from_query_result(&r, "").map_err(db_err)?;
+            out.insert(h.name.clone(), h);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct UidRow {
+    name: String,
+    uid: String,
+}
+
+/// For each of `uids` (non-empty), the names of the members of `coll` carrying it; one
+/// statement per [`IN_CHUNK`] UIDs.
+async fn names_by_uid<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    uids: &[&str],
+) -> Result<HashMap<String, BTreeSet<String>>> {
+    let mut out: HashMap<String, BTreeSet<String>> = uids
+        .iter()
+        .map(|u| ((*u).to_owned(), BTreeSet::new()))
+        .collect();
+    for chunk in uids.chunks(IN_CHUNK) {
+        let stmt = Query::select()
+            .columns([object::Column::Name, object::Column::Uid])
+            .from(object::Entity)
+            .and_where(Expr::col(object::Column::CollectionId).eq(coll))
+            .and_where(Expr::col(object::Column::Uid).is_in(chunk.iter().copied()))
+            .take();
+        for r in c.query_all(&stmt).await.map_err(db_err)? {
+            let row = UidRow::from_query_result(&r, "").map_err(db_err)?;
+            out.entry(row.uid).or_default().insert(row.name);
+        }
+    }
+    Ok(out)
+}
+
+/// The final state of one member written by a batch.
+struct Upsert<'a> {
+    obj: &'a NewObject,
+    seq: i64,
+}
+
+/// Inserts or replaces (by collection and name) the members `rows`, multi-row.
+async fn upsert_objects<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    rows: &[Upsert<'_>],
+) -> Result<()> {
+    let ts = now();
+    for chunk in body_chunks(rows, |r| r.obj.body.len()) {
+        let mut stmt = Query::insert();
+        stmt.into_table(object::Entity).columns([
+            object::Column::CollectionId,
+            object::Column::Name,
+            object::Column::Uid,
+            object::Column::Etag,
+            object::Column::ContentType,
+            object::Column::Size,
+            object::Column::Body,
+            object::Column::Seq,
+            object::Column::ModifiedAt,
+        ]);
+        for r in chunk {
+            let size = i64::try_from(r.obj.body.len()).unwrap_or(i64::MAX);
+            stmt.values([
+                coll.into(),
+                r.obj.name.as_str().into(),
+                r.obj.uid.as_str().into(),
+                r.obj.etag.as_str().into(),
+                r.obj.content_type.as_str().into(),
+                size.into(),
+                r.obj.body.clone().into(),
+                r.seq.into(),
+                ts.into(),
+            ])
+            .map_err(|e| StorageError::Db(e.to_string()))?;
+        }
+        stmt.on_conflict(
+            OnConflict::columns([object::Column::CollectionId, object::Column::Name])
+                .update_columns([
+                    object::Column::Uid,
+                    object::Column::Etag,
+                    object::Column::ContentType,
+                    object::Column::Size,
+                    object::Column::Body,
+                    object::Column::Seq,
+                    object::Column::ModifiedAt,
+                ])
+                .to_owned(),
+        );
+        c.execute(&stmt).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Appends change rows `(seq, name)` (none deleted), multi-row.
+async fn log_changes<C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    rows: &[(i64, &str)],
+) -> Result<()> {
+    for chunk in rows.chunks(IN_CHUNK) {
+        let mut stmt = Query::insert();
+        stmt.into_table(change::Entity).columns([
+            change::Column::CollectionId,
+            change::Column::Seq,
+            change::Column::Name,
+            change::Column::Deleted,
+        ]);
+        for (seq, name) in chunk {
+            stmt.values([coll.into(), (*seq).into(), (*name).into(), false.into()])
+                .map_err(|e| StorageError::Db(e.to_string()))?;
+        }
+        c.execute(&stmt).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Moves the kept versions of `from`/`from_name` to `to`/`to_name`; returns how many.
+async fn move_versions<C: ConnectionTrait>(c: &C, t: &Transfer<'_>) -> Result<u64> {
+    let stmt = Query::update()
+        .table(object_version::Entity)
+        .values([
+            (object_version::Column::CollectionId, t.to.into()),
+            (object_version::Column::Name, t.to_name.into()),
+        ])
+        .and_where(Expr::col(object_version::Column::CollectionId).eq(t.from))
+        .and_where(Expr::col(object_version::Column::Name).eq(t.from_name))
+        .take();
+    Ok(c.execute(&stmt).await.map_err(db_err)?.rows_affected())
+}
+
+/// The outcome of evaluating a batch: what to write.
+struct Plan<'a> {
+    outcomes: Vec<PutOutcome>,
+    /// Database rows whose bodies become versions.
+    db_versions: Vec<i64>,
+    /// In-batch bodies that become versions.
+    mem_versions: Vec<MemVersion<'a>>,
+    /// Names that get versions (to prune).
+    versioned: BTreeSet<&'a str>,
+    /// Change rows.
+    changes: Vec<(i64, &'a str)>,
+    /// Final state per changed name (the last changing item), in item order.
+    last: HashMap<&'a str, (usize, i64)>,
+}
+
+/// Where a member's current state comes from while a batch is evaluated.
+#[derive(Clone, Copy)]
+enum Cur {
+    Absent,
+    /// The database row (in the `heads` map).
+    Db,
+    /// Batch item `i`.
+    Item(usize),
+}
+
+/// Evaluates `items` in order against the locked collection (whose sequence is `base`)
+/// without writing: conditions, unchanged puts, UID uniqueness against the collection as
+/// the earlier items leave it. Two lookups (by name, by UID), chunked; the rest is in
+/// memory. A failing item is reported as `Batch { index, error }`.
+async fn plan_batch<'a, C: ConnectionTrait>(
+    c: &C,
+    coll: CollectionId,
+    base: i64,
+    items: &[(&'a NewObject, &'a Condition)],
+) -> Result<Plan<'a>> {
+    let names: Vec<&str> = items
+        .iter()
+        .map(|(o, _)| o.name.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let uids: Vec<&str> = items
+        .iter()
+        .map(|(o, _)| o.uid.as_str())
+        .filter(|u| !u.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let heads = heads_by_name(c, coll, &names).await?;
+    let mut owners = if uids.is_empty() {
+        HashMap::new()
+    } else {
+        names_by_uid(c, coll, &uids).await?
+    };
+    let mut state: HashMap<&str, Cur> = HashMap::with_capacity(names.len());
+    let mut plan = Plan {
+        outcomes: Vec::with_capacity(items.len()),
+        db_versions: Vec::new(),
+        mem_versions: Vec::new(),
+        versioned: BTreeSet::new(),
+        changes: Vec::new(),
+        last: HashMap::new(),
+    };
+    let mut seq = base;
+    for (i, (obj, cond)) in items.iter().enumerate() {
+        let wrap = |e: StorageError| StorageError::Batch {
+            index: i,
+            error: Box::new(e),
+        };
+        let name = obj.name.as_str();
+        let cur = state.get(name).copied().unwrap_or_else(|| {
+            if heads.contains_key(name) {
+                Cur::Db
+            } else {
+                Cur::Absent
+            }
+        });
+        // (uid, etag, content type) of the member as it stands.
+        let meta: Option<(&str, &str, &str)> = match cur {
+            Cur::Absent => None,
+            Cur::Db => heads
+                .get(name)
+                .map(|h| (h.uid.as_str(), h.etag.as_str(), h.content_type.as_str())),
+            Cur::Item(j) => {
+                let o = items[j].0;
+                Some((o.uid.as_str(), o.etag.as_str(), o.content_type.as_str()))
+            }
+        };
+        check_condition(cond, meta.map(|m| m.1)).map_err(wrap)?;
+        if meta
+            == Some((
+                obj.uid.as_str(),
+                obj.etag.as_str(),
+                obj.content_type.as_str(),
+            ))
+        {
+            plan.outcomes.push(PutOutcome {
+                created: false,
+                unchanged: true,
+                seq,
+            });
+            continue;
+        }
+        if let Some(other) = owners
+            .get(obj.uid.as_str())
+            .and_then(|set| set.iter().find(|n| n.as_str() != name))
+        {
+            return Err(wrap(StorageError::UidConflict(other.clone())));
+        }
+        seq += 1;
+        match cur {
+            Cur::Absent => {}
+            Cur::Db => {
+                if let Some(h) = heads.get(name) {
+                    plan.db_versions.push(h.id);
+                }
+                plan.versioned.insert(name);
+            }
+            Cur::Item(j) => {
+                let o = items[j].0;
+                plan.mem_versions.push(MemVersion {
+                    name: o.name.as_str(),
+                    etag: o.etag.as_str(),
+                    body: &o.body,
+                });
+                plan.versioned.insert(name);
+            }
+        }
+        if let Some((old_uid, _, _)) = meta
+            && old_uid != obj.uid
+            && let Some(set) = owners.get_mut(old_uid)
+        {
+            set.remove(name);
+        }
+        if let Some(set) = owners.get_mut(obj.uid.as_str()) {
+            set.insert(name.to_owned());
+        }
+        state.insert(name, Cur::Item(i));
+        plan.changes.push((seq, name));
+        plan.last.insert(name, (i, seq));
+        plan.outcomes.push(PutOutcome {
+            created: meta.is_none(),
+            unchanged: false,
+            seq,
+        });
+    }
+    Ok(plan)
+}
+
 /// The fields of a member row a write sets.
 struct Row<'a> {
     name: &'a str,
@@ -721,6 +1207,7 @@ impl SeaStorage {
             db,
             queries,
             write_lock,
+            keep_versions: opts.keep_versions,
         })
     }
 
@@ -810,33 +1297,68 @@ impl SeaStorage {
         self.finish(txn, res).await
     }
 
-    async fn put_in(
+    /// Puts `items` in order inside `c`: locks the collection without advancing it,
+    /// evaluates every item against the collection as the earlier items leave it, and only
+    /// then writes (multi-row statements) and advances the sequence by the number of
+    /// changing items. Returns the outcomes and whether anything changed (if not, the
+    /// caller rolls back so not even the lock's no-op update is committed).
+    async fn put_many_in(
         &self,
         c: &DatabaseTransaction,
         coll: CollectionId,
-        obj: &NewObject,
-        cond: &Condition,
-    ) -> Result<PutOutcome> {
-        let seq = bump(c, coll, 1).await?.ok_or(StorageError::NotFound)?.seq;
-        let current = head(c, coll, &obj.name).await?;
-        check_condition(cond, current.as_ref().map(|h| h.etag.as_str()))?;
-        if let Some(other) = uid_owner(c, coll, &obj.uid, &obj.name, None).await? {
-            return Err(StorageError::UidConflict(other));
+        items: &[(&NewObject, &Condition)],
+    ) -> Result<(Vec<PutOutcome>, bool)> {
+        let locked = bump(c, coll, 0).await?.ok_or(StorageError::NotFound)?;
+        let plan = plan_batch(c, coll, locked.seq, items).await?;
+        let n = plan.changes.len();
+        if n == 0 {
+            return Ok((plan.outcomes, false));
         }
-        let row = Row {
-            name: &obj.name,
-            uid: &obj.uid,
-            etag: &obj.etag,
-            content_type: &obj.content_type,
-            body: &obj.body,
-            seq,
-        };
-        write_object(c, coll, current.as_ref().map(|h| h.id), row).await?;
-        log_change(c, coll, seq, &obj.name, false).await?;
-        Ok(PutOutcome {
-            created: current.is_none(),
-            seq,
-        })
+        if self.keep_versions > 0 {
+            keep_row_versions(c, &plan.db_versions).await?;
+            keep_mem_versions(c, coll, &plan.mem_versions).await?;
+        }
+        if !plan.versioned.is_empty() {
+            prune_versions(c, coll, &plan.versioned, self.keep_versions).await?;
+        }
+        let mut last: Vec<(usize, i64)> = plan.last.into_values().collect();
+        last.sort_unstable();
+        let rows: Vec<Upsert<'_>> = last
+            .into_iter()
+            .map(|(i, seq)| Upsert {
+                obj: items[i].0,
+                seq,
+            })
+            .collect();
+        upsert_objects(c, coll, &rows).await?;
+        log_changes(c, coll, &plan.changes).await?;
+        let by = i64::try_from(n).map_err(|e| StorageError::Db(e.to_string()))?;
+        let after = bump(c, coll, by).await?.ok_or(StorageError::NotFound)?;
+        if after.seq != locked.seq + by {
+            // Impossible while the row lock is held; refuse rather than hand out a seq twice.
+            return Err(StorageError::Db(
+                "collection sequence moved under lock".into(),
+            ));
+        }
+        Ok((plan.outcomes, true))
+    }
+
+    /// Commits a put that changed something, rolls back one that did not (or failed).
+    async fn finish_put(
+        &self,
+        w: Writer<'_>,
+        res: Result<(Vec<PutOutcome>, bool)>,
+    ) -> Result<Vec<PutOutcome>> {
+        match res {
+            Ok((outcomes, false)) => {
+                let Writer { txn, _guard } = w;
+                self.count();
+                txn.rollback().await.map_err(db_err)?;
+                Ok(outcomes)
+            }
+            Ok((outcomes, true)) => self.finish_write(w, Ok(outcomes)).await,
+            Err(e) => self.finish_write(w, Err(e)).await,
+        }
     }
 
     async fn delete_in(
@@ -851,10 +1373,26 @@ impl SeaStorage {
             .await?
             .ok_or_else(|| missing_member(cond))?;
         check_condition(cond, Some(&current.etag))?;
+        self.keep_replaced(c, coll, current.id, name).await?;
         delete_object_row(c, current.id).await?;
         delete_member_props(c, coll, name).await?;
         log_change(c, coll, seq, name, true).await?;
         Ok(())
+    }
+
+    /// Keeps the body of row `id` (member `name` of `coll`, about to be replaced or
+    /// removed) as a version, then prunes `name`'s versions to `keep_versions`.
+    async fn keep_replaced(
+        &self,
+        c: &DatabaseTransaction,
+        coll: CollectionId,
+        id: i64,
+        name: &str,
+    ) -> Result<()> {
+        if self.keep_versions > 0 {
+            keep_row_versions(c, &[id]).await?;
+        }
+        prune_versions(c, coll, &BTreeSet::from([name]), self.keep_versions).await
     }
 
     /// Locks `from` and `to` (ascending id order, so two movers cannot deadlock) and
@@ -912,8 +1450,14 @@ impl SeaStorage {
             return Err(StorageError::UidConflict(other));
         }
         if let Some(d) = &dst {
+            if self.keep_versions > 0 {
+                keep_row_versions(c, &[d.id]).await?;
+            }
             delete_object_row(c, d.id).await?;
             delete_member_props(c, to, to_name).await?;
+        }
+        if move_versions(c, t).await? > 0 || dst.is_some() {
+            prune_versions(c, to, &BTreeSet::from([to_name]), self.keep_versions).await?;
         }
         let stmt = Query::update()
             .table(object::Entity)
@@ -1001,8 +1545,9 @@ impl SeaStorage {
         if let Some(other) = uid_owner(c, to, row.uid, to_name, None).await? {
             return Err(StorageError::UidConflict(other));
         }
-        if dst.is_some() {
+        if let Some(d) = &dst {
             delete_member_props(c, to, to_name).await?;
+            self.keep_replaced(c, to, d.id, to_name).await?;
         }
         write_object(c, to, dst.as_ref().map(|d| d.id), row).await?;
         let props = select_props(c, from, from_name).await?;
@@ -1466,8 +2011,63 @@ impl Storage for SeaStorage {
         cond: &Condition,
     ) -> Result<PutOutcome> {
         let w = self.begin_write().await?;
-        let res = self.put_in(&w.txn, collection, obj, cond).await;
-        self.finish_write(w, res).await
+        let res = self.put_many_in(&w.txn, collection, &[(obj, cond)]).await;
+        match self.finish_put(w, res).await {
+            Ok(mut outcomes) => outcomes
+                .pop()
+                .ok_or_else(|| StorageError::Db("put produced no outcome".into())),
+            Err(StorageError::Batch { error, .. }) => Err(*error),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_objects(
+        &self,
+        collection: CollectionId,
+        items: &[(NewObject, Condition)],
+    ) -> Result<Vec<PutOutcome>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<(&NewObject, &Condition)> = items.iter().map(|(o, c)| (o, c)).collect();
+        let w = self.begin_write().await?;
+        let res = self.put_many_in(&w.txn, collection, &refs).await;
+        self.finish_put(w, res).await
+    }
+
+    async fn object_version(
+        &self,
+        collection: CollectionId,
+        name: &str,
+        etag: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let etag = etag
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(etag);
+        let current = Query::select()
+            .column(object::Column::Body)
+            .from(object::Entity)
+            .and_where(Expr::col(object::Column::CollectionId).eq(collection))
+            .and_where(Expr::col(object::Column::Name).eq(name))
+            .and_where(Expr::col(object::Column::Etag).eq(etag))
+            .take();
+        let kept = Query::select()
+            .column(object_version::Column::Body)
+            .from(object_version::Entity)
+            .and_where(Expr::col(object_version::Column::CollectionId).eq(collection))
+            .and_where(Expr::col(object_version::Column::Name).eq(name))
+            .and_where(Expr::col(object_version::Column::Etag).eq(etag))
+            .order_by(object_version::Column::Id, Order::Desc)
+            .limit(1)
+            .take();
+        for stmt in [current, kept] {
+            if let Some(row) = self.db.query_one(&stmt).await.map_err(db_err)? {
+                let body: Vec<u8> = row.try_get("", "body").map_err(db_err)?;
+                return Ok(Some(body));
+            }
+        }
+        Ok(None)
     }
 
     async fn delete_object(
