@@ -18,6 +18,7 @@
 mod conversion;
 pub mod filter;
 mod lines;
+pub mod merge;
 #[cfg(test)]
 mod tests;
 pub mod uid;
