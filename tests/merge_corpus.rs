@@ -94,7 +94,14 @@ fn run(dir: &Path) -> Result<(), String> {
             Ok(p) if p.trim() == "stored" => Prefer::Stored,
             _ => Prefer::Incoming,
         };
-        merge_three_way(&read(dir, "base.vcf"), &stored, &incoming, prefer, NOW, REGION)
+        merge_three_way(
+            &read(dir, "base.vcf"),
+            &stored,
+            &incoming,
+            prefer,
+            NOW,
+            REGION,
+        )
     } else {
         merge_two_way(&stored, &incoming, NOW, REGION)
     }
@@ -147,8 +154,15 @@ fn corpus_has_at_least_forty_cases_including_must_not_merge() {
 fn every_case_is_listed_in_the_readme() {
     let readme = std::fs::read_to_string(corpus().join("README.md")).expect("README.md");
     for dir in cases() {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        assert!(readme.contains(&format!("`{name}`")), "{name} not in README.md");
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "{name} not in README.md"
+        );
     }
 }
 
@@ -161,8 +175,10 @@ fn two_way_cases_are_idempotent() {
             continue;
         }
         let incoming = read(&dir, "incoming.vcf");
-        let once = merge_two_way(&read(&dir, "stored.vcf"), &incoming, NOW, REGION).expect("merges");
-        let twice = merge_two_way(&once.bytes, &incoming, "20300101T000000Z", REGION).expect("merges");
+        let once =
+            merge_two_way(&read(&dir, "stored.vcf"), &incoming, NOW, REGION).expect("merges");
+        let twice =
+            merge_two_way(&once.bytes, &incoming, "20300101T000000Z", REGION).expect("merges");
         assert!(
             !twice.changed,
             "{}: second merge changed the card:\n{}",

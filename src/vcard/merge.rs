@@ -26,8 +26,8 @@
 //! |------|------------|-----------|
 //! | 1 | every item | the stored item is *equivalent* (below) |
 //! | 2 | every item | same property name and same normalised value |
-//! | 3 | `FN` `N` `BDAY` `ANNIVERSARY` `GENDER` `KIND` `PHOTO` `LOGO` `ORG` `TITLE` `ROLE` `NOTE` `NICKNAME` `CATEGORIES` `TZ` `GEO` `SORT-STRING`, `X-PHONETIC-*-NAME`, `X-ABShowAs`, `X-ADDRESSBOOKSERVER-KIND`, `X-MAIDENNAME`, `X-MS-OL-DESIGN` `X-MS-MANAGER` `X-MS-ASSISTANT` `X-MS-SPOUSE` | same property name |
-//! | 4 | `TEL` `EMAIL` `ADR` | same name and same non-empty *type key*, and exactly one unmapped item on each side has it |
+//! | 3 | `FN` `N` `BDAY` `ANNIVERSARY` `GENDER` `KIND` `PHOTO` `LOGO` `ORG` `TITLE` `ROLE` `NOTE` `NICKNAME` `CATEGORIES` `TZ` `GEO` `SORT-STRING`, `X-PHONETIC-*-NAME`, `X-ABShowAs`, `X-ADDRESSBOOKSERVER-KIND`, `X-MAIDENNAME`, `X-MS-OL-DESIGN` `X-MS-MANAGER` `X-MS-ASSISTANT` `X-MS-SPOUSE` | same property name, and exactly one unmapped item on each side has that name |
+//! | 4 | `TEL` `EMAIL` `ADR` | same name and same non-empty *type key*, and exactly one unmapped item on each side has both |
 //!
 //! Everything else (`URL`, `IMPP`, `MEMBER`, `RELATED`, unknown and `X-` properties)
 //! maps by value only, so a changed value is added next to the old one and nothing
@@ -56,8 +56,10 @@
 //!
 //! # Three-way
 //! Base, stored and incoming items are mapped base→stored and base→incoming with the
-//! passes above; items new on both sides with passes 1–3. "Changed" means the later item
-//! is not equivalent to the base item.
+//! passes above; items new on both sides with passes 1–2 and, for `N`, `BDAY`,
+//! `ANNIVERSARY`, `GENDER`, `KIND` only (RFC 6350 cardinality `*1`), pass 3 — two
+//! different new notes or numbers are two items. "Changed" means the later item is not
+//! equivalent to the base item.
 //!
 //! | base | stored | incoming | result |
 //! |------|--------|----------|--------|
@@ -173,10 +175,14 @@ pub fn merge_three_way(
             i_of[*b] = Some(i);
         }
     }
-    // Items new on both sides, matched to each other (no mapping by type: two different
-    // new numbers are two numbers).
-    let s_new: Vec<usize> = (0..s_items.len()).filter(|&s| s_from[s].is_none()).collect();
-    let i_new: Vec<usize> = (0..i_items.len()).filter(|&i| i_from[i].is_none()).collect();
+    // Items new on both sides, matched to each other (not by type, and by name only for
+    // `*1` properties: two different new numbers or notes are two items).
+    let s_new: Vec<usize> = (0..s_items.len())
+        .filter(|&s| s_from[s].is_none())
+        .collect();
+    let i_new: Vec<usize> = (0..i_items.len())
+        .filter(|&i| i_from[i].is_none())
+        .collect();
     let s_new_items: Vec<Item> = s_new.iter().map(|&s| s_items[s].clone()).collect();
     let i_new_items: Vec<Item> = i_new.iter().map(|&i| i_items[i].clone()).collect();
     let new_pairs = model::map(&s_new_items, &i_new_items, false);
@@ -463,6 +469,8 @@ enum Out {
 /// What happens to the stored card.
 struct Plan {
     replace: Vec<Option<Vec<Out>>>,
+    /// For a replaced stored item, the incoming item it now says.
+    replaced_by: Vec<Option<Item>>,
     delete: Vec<bool>,
     /// Added items: their new unfolded lines, and the item (to avoid adding twice).
     add: Vec<(Vec<String>, Item)>,
@@ -474,6 +482,7 @@ impl Plan {
     fn new(stored: &[Item]) -> Self {
         Plan {
             replace: stored.iter().map(|_| None).collect(),
+            replaced_by: stored.iter().map(|_| None).collect(),
             delete: vec![false; stored.len()],
             add: Vec::new(),
             groups: stored
@@ -494,7 +503,9 @@ impl Plan {
     }
 
     fn is_empty(&self) -> bool {
-        self.add.is_empty() && !self.delete.contains(&true) && self.replace.iter().all(Option::is_none)
+        self.add.is_empty()
+            && !self.delete.contains(&true)
+            && self.replace.iter().all(Option::is_none)
     }
 
     /// Replaces stored item `a` by `theirs` unless it already covers it: the main line
@@ -516,13 +527,17 @@ impl Plan {
         if ours.main().canon == theirs.main().canon && same_group {
             out.push(Out::Keep(ours.main().idx));
         } else {
-            out.push(Out::New(regroup(&theirs.main().text, from, group.as_deref())));
+            out.push(Out::New(regroup(
+                &theirs.main().text,
+                from,
+                group.as_deref(),
+            )));
         }
         let mut used = vec![false; theirs.lines.len()];
         used[theirs.primary] = true;
         for c in ours.companions() {
-            let replacement = (0..theirs.lines.len())
-                .find(|&k| !used[k] && theirs.lines[k].name == c.name);
+            let replacement =
+                (0..theirs.lines.len()).find(|&k| !used[k] && theirs.lines[k].name == c.name);
             match replacement {
                 Some(k) => {
                     used[k] = true;
@@ -547,12 +562,18 @@ impl Plan {
             }
         }
         self.replace[a] = Some(out);
+        self.replaced_by[a] = Some(theirs.clone());
     }
 
-    /// Adds `theirs` as a new item unless a stored or already added item covers it.
+    /// Adds `theirs` as a new item unless an item of the result (a stored item as kept
+    /// or replaced, or an item already added) covers it.
     fn add(&mut self, stored: &[Item], theirs: &Item) {
         let covered = |o: &Item| o.name == theirs.name && o.covers(theirs);
-        if stored.iter().any(covered) || self.add.iter().any(|(_, o)| covered(o)) {
+        let in_result = stored
+            .iter()
+            .enumerate()
+            .any(|(a, s)| !self.delete[a] && covered(self.replaced_by[a].as_ref().unwrap_or(s)));
+        if in_result || self.add.iter().any(|(_, o)| covered(o)) {
             return;
         }
         let group = match &theirs.group {
@@ -615,7 +636,7 @@ impl Plan {
             out.push_str(card.lines[idx].raw);
             out.push_str(card.lines[idx].eol);
         };
-        for idx in 0..card.lines.len() {
+        for (idx, owned_by) in owner.iter().enumerate() {
             if idx == card.end {
                 for (lines_, _) in &self.add {
                     for l in lines_ {
@@ -628,7 +649,7 @@ impl Plan {
                 keep(&mut out, idx);
                 continue;
             }
-            if let Some(k) = owner[idx] {
+            if let Some(k) = *owned_by {
                 if self.delete[k] {
                     continue;
                 }
@@ -650,9 +671,8 @@ impl Plan {
             }
             keep(&mut out, idx);
         }
-        Card::parse(&out).map_err(|e| {
-            VcardError::Invalid(format!("the merged card does not parse ({e})"))
-        })?;
+        Card::parse(&out)
+            .map_err(|e| VcardError::Invalid(format!("the merged card does not parse ({e})")))?;
         let bytes = out.into_bytes();
         let changed = bytes != stored;
         Ok(Merged { bytes, changed })

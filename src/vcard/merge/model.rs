@@ -4,8 +4,8 @@
 //! Everything here is derived from `lines::ContentLine`; the exact bytes of a stored line
 //! are reached through `Line::idx` (its index in `Card::lines`), never rebuilt.
 
-use super::super::lines::{ContentLine, unescape_text};
 use super::super::Card;
+use super::super::lines::{ContentLine, unescape_text};
 use crate::phone::normalize as phone_normalize;
 
 /// Properties the merge never maps, adds or deletes: the card's frame and its
@@ -44,6 +44,10 @@ pub(super) const SINGLE: &[&str] = &[
     "X-MS-ASSISTANT",
     "X-MS-SPOUSE",
 ];
+
+/// Properties of RFC 6350 cardinality `*1` among [`SINGLE`]: the only ones mapped by name
+/// between items that are new on both sides of a three-way merge.
+pub(super) const AT_MOST_ONE: &[&str] = &["N", "BDAY", "ANNIVERSARY", "GENDER", "KIND"];
 
 /// Multi-valued properties that, failing a value match, map by type (`TYPE` set plus
 /// Apple label) when that is unambiguous.
@@ -125,7 +129,11 @@ pub(super) fn items(card: &Card<'_>, region: Option<&str>) -> Vec<Item> {
             continue;
         }
         let text = card.lines[*idx].unfolded().into_owned();
-        let canon = format!("{name}{}:{}", canon_params(parsed), canon_value(parsed, region));
+        let canon = format!(
+            "{name}{}:{}",
+            canon_params(parsed),
+            canon_value(parsed, region)
+        );
         let line = Line {
             idx: *idx,
             parsed: parsed.clone(),
@@ -263,7 +271,11 @@ pub(super) fn tel_key(value: &str, region: Option<&str>) -> String {
             out.push(c);
         }
     }
-    if out.is_empty() { v.to_lowercase() } else { out }
+    if out.is_empty() {
+        v.to_lowercase()
+    } else {
+        out
+    }
 }
 
 /// An e-mail address's key: unescaped, `mailto:` removed, trimmed, lower-cased.
@@ -284,7 +296,8 @@ pub(super) fn fold_text(s: &str) -> String {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Splits a raw value at unescaped `;`.
@@ -325,53 +338,82 @@ fn trim_empty_components(value: &str) -> &str {
 /// item, the index of its stored item. Passes, each over the items still unmapped:
 /// 1. an equivalent stored item ([`Item::covers`]);
 /// 2. same name and same normalised value;
-/// 3. a property in [`SINGLE`]: same name;
-/// 4. a property in [`BY_TYPE`]: same name and same non-empty type key, when exactly one
-///    unmapped stored item and exactly one unmapped incoming item have that key (only
-///    when `by_type`).
-pub(super) fn map(stored: &[Item], incoming: &[Item], by_type: bool) -> Vec<Option<usize>> {
+/// 3. a property in [`SINGLE`] (in [`AT_MOST_ONE`] unless `loose`): same name, when
+///    exactly one unmapped stored item and exactly one unmapped incoming item have that
+///    name;
+/// 4. a property in [`BY_TYPE`] (only when `loose`): same name and same non-empty type
+///    key, when exactly one unmapped item on each side has that name and key.
+pub(super) fn map(stored: &[Item], incoming: &[Item], loose: bool) -> Vec<Option<usize>> {
     let mut to: Vec<Option<usize>> = vec![None; incoming.len()];
     let mut taken = vec![false; stored.len()];
-    let mut pass = |to: &mut Vec<Option<usize>>, ok: &dyn Fn(&Item, &Item) -> bool| {
+    for exact in [true, false] {
         for (b, item) in incoming.iter().enumerate() {
             if to[b].is_some() {
                 continue;
             }
-            if let Some(a) = (0..stored.len()).find(|&a| !taken[a] && ok(&stored[a], item)) {
+            let ok = |s: &Item| {
+                s.name == item.name
+                    && if exact {
+                        s.covers(item)
+                    } else {
+                        s.key == item.key
+                    }
+            };
+            if let Some(a) = (0..stored.len()).find(|&a| !taken[a] && ok(&stored[a])) {
                 taken[a] = true;
                 to[b] = Some(a);
             }
         }
-    };
-    pass(&mut to, &|s, i| s.name == i.name && s.covers(i));
-    pass(&mut to, &|s, i| s.name == i.name && s.key == i.key);
-    pass(&mut to, &|s, i| s.name == i.name && i.is_single());
-
-    if !by_type {
-        return to;
     }
-    // Pass 4 needs the counts of both sides, so it runs on its own.
-    let unmapped_in: Vec<usize> = (0..incoming.len()).filter(|&b| to[b].is_none()).collect();
-    for &b in &unmapped_in {
-        let item = &incoming[b];
-        let Some(types) = item.types.as_deref() else {
-            continue;
+    let single = |item: &Item| {
+        let listed = if loose {
+            item.is_single()
+        } else {
+            AT_MOST_ONE.contains(&item.name.as_str())
         };
-        if !BY_TYPE.contains(&item.name.as_str()) {
-            continue;
-        }
-        let same = |other: &Item| other.name == item.name && other.types.as_deref() == Some(types);
-        let rivals = unmapped_in
-            .iter()
-            .filter(|&&o| same(&incoming[o]))
-            .count();
+        listed.then(|| item.name.clone())
+    };
+    unique_slots(stored, incoming, &mut to, &mut taken, single);
+    if loose {
+        let typed = |item: &Item| {
+            let types = item.types.as_deref()?;
+            BY_TYPE
+                .contains(&item.name.as_str())
+                .then(|| format!("{};{types}", item.name))
+        };
+        unique_slots(stored, incoming, &mut to, &mut taken, typed);
+    }
+    to
+}
+
+/// Maps unmapped items whose slot (`slot` → `Some`) is held by exactly one unmapped item
+/// on each side.
+fn unique_slots(
+    stored: &[Item],
+    incoming: &[Item],
+    to: &mut [Option<usize>],
+    taken: &mut [bool],
+    slot: impl Fn(&Item) -> Option<String>,
+) {
+    let in_slots: Vec<Option<String>> = incoming
+        .iter()
+        .enumerate()
+        .map(|(b, item)| if to[b].is_none() { slot(item) } else { None })
+        .collect();
+    let st_slots: Vec<Option<String>> = stored
+        .iter()
+        .enumerate()
+        .map(|(a, item)| if taken[a] { None } else { slot(item) })
+        .collect();
+    for (b, s) in in_slots.iter().enumerate() {
+        let Some(s) = s else { continue };
+        let rivals = in_slots.iter().filter(|o| o.as_ref() == Some(s)).count();
         let candidates: Vec<usize> = (0..stored.len())
-            .filter(|&a| !taken[a] && same(&stored[a]))
+            .filter(|&a| st_slots[a].as_ref() == Some(s))
             .collect();
-        if rivals == 1 && candidates.len() == 1 {
+        if rivals == 1 && candidates.len() == 1 && !taken[candidates[0]] {
             taken[candidates[0]] = true;
             to[b] = Some(candidates[0]);
         }
     }
-    to
 }
