@@ -18,6 +18,7 @@
 mod conversion;
 pub mod filter;
 mod lines;
+pub mod merge;
 pub mod split;
 #[cfg(test)]
 mod tests;
