@@ -92,7 +92,7 @@ choose_database() {
 # dialbook, so a background job's $! is the server's own PID.
 dialbook_argv() {
   DIALBOOK_CMD=(env -u DATABASE_URL -u DIALBOOK_CONFIG -u DIALBOOK_DATA_DIR -u DIALBOOK_REGION
-    -u DIALBOOK_LISTEN -u DIALBOOK_PUBLIC_URL -u DIALBOOK_FIRST_NUMBER
+    -u DIALBOOK_LISTEN -u DIALBOOK_PUBLIC_URL -u DIALBOOK_FIRST_NUMBER -u DIALBOOK_CONFLICT_POLICY
     DIALBOOK_LOG="${DIALBOOK_LOG:-warn}"
     "$DIALBOOK_BIN" "$@" --data-dir "$CONF_DATA_DIR" "${DIALBOOK_DB_ARGS[@]}")
 }
@@ -118,7 +118,8 @@ start_server() {
   local port
   port="$(free_port)"
   DIALBOOK_URL="http://127.0.0.1:$port/"
-  dialbook_argv serve --listen "127.0.0.1:$port"
+  # Extra arguments to start_server go to `dialbook serve` (e.g. a conflict policy).
+  dialbook_argv serve --listen "127.0.0.1:$port" "$@"
   "${DIALBOOK_CMD[@]}" >"$CONF_DATA_DIR/server.log" 2>&1 &
   DIALBOOK_PID=$!
 

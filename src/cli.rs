@@ -66,6 +66,18 @@ pub enum Command {
     Account(AccountCmd),
     /// Run database migrations and exit.
     Migrate,
+    /// Upload a .vcf file (one or many cards) into an account's address book through the
+    /// item-level merge: matching contacts are merged, the rest created; running it twice
+    /// changes nothing.
+    Import {
+        /// The account's phone number.
+        number: String,
+        /// The vCard file.
+        file: PathBuf,
+        /// The address book (URL segment).
+        #[arg(long, default_value = crate::app::DEFAULT_ADDRESSBOOK)]
+        book: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account(cmd) => account(config, cmd).await,
+        Command::Import { number, file, book } => import(config, &number, &file, &book).await,
     }
 }
 
@@ -179,6 +192,49 @@ async fn serve(config: Config, first_number: &str) -> anyhow::Result<()> {
     println!("dialbook listening on {base}/");
     signal.await;
     running.stop().await
+}
+
+async fn import(
+    config: Config,
+    number: &str,
+    file: &std::path::Path,
+    book: &str,
+) -> anyhow::Result<()> {
+    let storage = crate::server::open_storage(&config, None).await?;
+    let phone = crate::phone::normalize(number, config.region.as_deref())
+        .map_err(|_| anyhow::anyhow!("{number:?} is not a valid phone number"))?;
+    let account = storage
+        .account_by_phone(&phone)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account {phone}"))?;
+    storage
+        .ensure_collections(account.id, &crate::app::default_collections())
+        .await?;
+    let coll = storage
+        .get_collection(
+            account.id,
+            crate::storage::CollectionKind::Addressbook,
+            book,
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{phone} has no address book {book:?}"))?;
+    let body =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let now = crate::carddav::put::rev_now();
+    let opts = crate::carddav::uplink::UplinkOptions {
+        region: config.region.as_deref(),
+        max_resource_size: config.limits.max_resource_size,
+        now: &now,
+    };
+    let report = crate::carddav::uplink::apply(storage.as_ref(), &coll, &body, None, &opts).await?;
+    println!(
+        "{}: {} created, {} merged, {} unchanged",
+        file.display(),
+        report.created,
+        report.merged,
+        report.unchanged
+    );
+    Ok(())
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {

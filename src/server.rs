@@ -33,7 +33,7 @@ pub async fn open_storage(
     let opts = ConnectOptions {
         max_connections: (cores * 4).max(8),
         schema,
-        ..ConnectOptions::default()
+        keep_versions: config.merge.keep_versions,
     };
     let storage = SeaStorage::connect(&url, opts)
         .await

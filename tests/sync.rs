@@ -339,7 +339,11 @@ async fn server_cap_truncates_an_initial_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_puts_with_the_same_if_match_one_wins_one_gets_412() {
-    let srv = TestServer::start().await;
+    // Written for the strict RFC behaviour: the `reject` conflict policy.
+    let srv = TestServer::start_with(|c| {
+        c.merge.conflict_policy = dialbook::carddav::policy::ConflictPolicy::Reject
+    })
+    .await;
     let c = srv.account(ALICE, PW).await;
     let path = c.card_path("race.vcf");
     for round in 0..10 {

@@ -1,6 +1,7 @@
-//! CardDAV (RFC 6352) on address books and their vCards: PUT/GET/HEAD/DELETE of cards,
-//! COPY/MOVE within an account, extended MKCOL (RFC 5689) of address books, DELETE of
-//! address books and RFC 5995 `add-member` POST. Reports live in [`report`].
+//! CardDAV (RFC 6352) on address books and their vCards: GET/HEAD/DELETE of cards,
+//! COPY/MOVE within an account, extended MKCOL (RFC 5689) of address books and DELETE of
+//! address books. Writes of cards (PUT with the item-level merge and the conflict policy,
+//! `add-member` and uplink POST) live in [`put`] and [`uplink`], reports in [`report`].
 //!
 //! Invariants: the stored bytes are the bytes received unless `vcard::ingest` had to
 //! repair them, and then the response carries no `ETag` (RFC 6352 §6.3.2.3) so the client
@@ -9,7 +10,11 @@
 //! Does not: merge cards (the merge issue), serve calendars.
 
 pub mod policy;
+pub mod put;
 pub mod report;
+pub mod uplink;
+
+pub use put::{post, put};
 
 use http::{HeaderValue, StatusCode, header};
 
@@ -19,16 +24,16 @@ use crate::dav::response::{self, Response};
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
 use crate::dav::{Ctx, etag_of, headers};
 use crate::storage::{
-    Collection, CollectionKind, Condition, DeadProp, NewCollection, NewObject, StorageError,
+    Collection, CollectionKind, DeadProp, NewCollection, NewObject, StorageError,
 };
-use crate::vcard::{self, VcardError};
+use crate::vcard;
 
 /// Content type of every stored card.
 pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
 
 /// Media types accepted on PUT (RFC 6352 §5.1; `text/x-vcard` and `text/directory` from
 /// older clients).
-fn accepted_media_type(ct: &str) -> bool {
+pub(crate) fn accepted_media_type(ct: &str) -> bool {
     matches!(
         mime_of(ct).as_str(),
         "text/vcard" | "text/x-vcard" | "text/directory"
@@ -45,7 +50,7 @@ fn mime_of(ct: &str) -> String {
 }
 
 /// The `charset` parameter of a Content-Type, if any.
-fn charset(ct: &str) -> Option<String> {
+pub(crate) fn charset(ct: &str) -> Option<String> {
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
         k.trim()
@@ -54,102 +59,18 @@ fn charset(ct: &str) -> Option<String> {
     })
 }
 
-/// Validates the body and stores it as member `name` of `coll` under `cond`.
-async fn store_card(
-    ctx: &Ctx<'_>,
-    coll: &Collection,
-    name: &str,
-    cond: &Condition,
-) -> Result<Response, DavError> {
-    let ct = ctx
-        .req
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/vcard");
-    if !accepted_media_type(ct) {
-        return Err(DavError::condition(Precondition::SupportedAddressData)
-            .with_reason("expected text/vcard"));
-    }
-    if ctx.req.body.len() as u64 > ctx.app.config.limits.max_resource_size {
-        return Err(DavError::condition(Precondition::MaxResourceSize));
-    }
-    let ing = vcard::ingest(&ctx.req.body, charset(ct).as_deref()).map_err(|e| match e {
-        VcardError::Charset(m) => {
-            DavError::condition(Precondition::SupportedAddressData).with_reason(m)
-        }
-        VcardError::Invalid(m) => {
-            DavError::condition(Precondition::ValidAddressData).with_reason(m)
-        }
-    })?;
-    let etag = etag_of(&ing.bytes);
-    let obj = NewObject {
-        name: name.to_string(),
-        uid: ing.uid,
-        etag: etag.clone(),
-        content_type: VCARD_TYPE.into(),
-        body: ing.bytes,
-    };
-    let out = ctx
-        .app
-        .storage
-        .put_object(coll.id, &obj, cond)
-        .await
-        .map_err(|e| uid_conflict(ctx, coll, e))?;
-    let mut r = response::status(if out.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::NO_CONTENT
-    });
-    if !ing.repaired {
-        r.headers_mut().insert(header::ETAG, quoted(&etag));
-    }
-    if out.created
-        && let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name))
-    {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
-}
-
-fn quoted(etag: &str) -> HeaderValue {
+pub(crate) fn quoted(etag: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
 /// Maps a UID conflict to `no-uid-conflict` with the other card's href.
-fn uid_conflict(ctx: &Ctx<'_>, coll: &Collection, e: StorageError) -> DavError {
+pub(crate) fn uid_conflict(ctx: &Ctx<'_>, coll: &Collection, e: StorageError) -> DavError {
     match e {
         StorageError::UidConflict(other) => DavError::condition(Precondition::NoUidConflict(
             ctx.hrefs.contact(&coll.slug, &other),
         )),
         e => e.into(),
     }
-}
-
-/// PUT of a card (create or replace).
-pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
-    let (coll, name) = match r {
-        Resource::Contact(c, m) => (c, m.name.as_str()),
-        Resource::NewContact(c, n) => (c, n.as_str()),
-        _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
-    };
-    let cond = headers::condition(&ctx.req.headers)?;
-    store_card(ctx, coll, name, &cond).await
-}
-
-/// POST to an address book: RFC 5995 `add-member` (`?add-member`, as advertised in
-/// `DAV:add-member`). The server picks the member name.
-pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
-    let Resource::Addressbook(coll) = r else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
-    };
-    if ctx.req.query.as_deref() != Some("add-member") {
-        return Err(DavError::bad_request(
-            "POST to an address book needs ?add-member (RFC 5995)",
-        ));
-    }
-    let name = format!("{}.vcf", vcard::new_uid());
-    store_card(ctx, coll, &name, &Condition::IfNoneMatchAny).await
 }
 
 /// GET/HEAD of a card, converted when `Accept` asks for another vCard version.

@@ -5,8 +5,7 @@
 
 use serde::Deserialize;
 
-/// Our XML namespace for server-specific properties.
-pub const NS_DIALBOOK: &str = "urn:x-dialbook:ns";
+pub use crate::dav::xml::NS_DIALBOOK;
 /// Local name of the per-address-book policy property.
 pub const POLICY_PROP: &str = "conflict-policy";
 

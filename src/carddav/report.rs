@@ -1,5 +1,6 @@
-//! CardDAV reports: `addressbook-multiget` (RFC 6352 §8.7) and `addressbook-query`
-//! (§8.6, with `limit` truncation per §8.6.1).
+//! CardDAV reports: `addressbook-multiget` (RFC 6352 §8.7), `addressbook-query` (§8.6,
+//! with `limit` truncation per §8.6.1), and dialbook's fingerprint reconciliation
+//! (seed 004).
 
 use std::collections::HashMap;
 
@@ -8,7 +9,9 @@ use crate::dav::error::DavError;
 use crate::dav::propfind::{Wanted, propstats};
 use crate::dav::resource::{Path, Resource, href_path, parse_path};
 use crate::dav::response::{self, Response};
-use crate::dav::xml::{AddressbookQuery, Multiget, MultistatusWriter, Response as MsResponse};
+use crate::dav::xml::{
+    AddressbookQuery, ClientCard, Multiget, MultistatusWriter, Response as MsResponse, escape,
+};
 use crate::props::PropCtx;
 use crate::storage::{Collection, DeadProp};
 
@@ -142,4 +145,74 @@ pub async fn query(
         });
     }
     Ok(response::multistatus(w.finish(None)))
+}
+
+/// dialbook's reconciliation report (seed 004, `docs/merge.md`): a client that holds cards
+/// but no sync token sends (UID, fingerprint) pairs and gets back only the differences —
+/// UIDs the server lacks, cards the client lacks and cards whose content differs (with
+/// href and ETag) — plus a sync token to continue with incremental syncs. The token is
+/// read before the scan, so a change made during the scan is reported again by the next
+/// sync rather than lost.
+pub async fn reconcile(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    cards: &[ClientCard],
+) -> Result<Response, DavError> {
+    let token = crate::sync::token_for(coll, coll.seq);
+    let mut client: HashMap<&str, &str> = cards
+        .iter()
+        .map(|c| (c.uid.as_str(), c.fingerprint.as_str()))
+        .collect();
+    let mut client_lacks = Vec::new();
+    let mut differs = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = ctx
+            .app
+            .storage
+            .scan_objects(coll.id, after.as_deref(), SCAN_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.meta.name.clone());
+        let full = page.len() as u64 == SCAN_PAGE;
+        for obj in page {
+            // A stored card that cannot be fingerprinted always counts as different.
+            let fp = crate::vcard::merge::fingerprint(&obj.body).unwrap_or_default();
+            match client.remove(obj.meta.uid.as_str()) {
+                Some(theirs) if theirs == fp => {}
+                Some(_) => differs.push(obj.meta),
+                None => client_lacks.push(obj.meta),
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let mut server_lacks: Vec<&str> = client.into_keys().collect();
+    server_lacks.sort_unstable();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<R:reconcile-result xmlns:R=\"urn:x-dialbook:ns\" xmlns:D=\"DAV:\">\n",
+    );
+    for uid in server_lacks {
+        xml.push_str(&format!("<R:server-lacks uid=\"{}\"/>\n", escape(uid)));
+    }
+    for (tag, metas) in [("client-lacks", &client_lacks), ("differs", &differs)] {
+        for m in metas {
+            xml.push_str(&format!(
+                "<R:{tag} uid=\"{}\"><D:href>{}</D:href><D:getetag>\"{}\"</D:getetag></R:{tag}>\n",
+                escape(&m.uid),
+                escape(&ctx.hrefs.contact(&coll.slug, &m.name)),
+                escape(&m.etag)
+            ));
+        }
+    }
+    xml.push_str(&format!(
+        "<D:sync-token>{}</D:sync-token>\n</R:reconcile-result>\n",
+        escape(&token)
+    ));
+    Ok(response::with_body(
+        http::StatusCode::OK,
+        response::XML,
+        xml.into_bytes(),
+    ))
 }

@@ -198,6 +198,9 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
             crate::carddav::report::query(ctx, c, q).await
         }
+        (Report::Reconcile(cards), Resource::Addressbook(c)) => {
+            crate::carddav::report::reconcile(ctx, c, cards).await
+        }
         (Report::SyncCollection(s), Resource::Addressbook(_) | Resource::AddressbookHome) => {
             crate::sync::report::sync_collection(ctx, r, s).await
         }

@@ -7,10 +7,12 @@ use super::error::{DavError, Precondition};
 use super::propfind::target;
 use super::resource::Resource;
 use super::response::{self, Response};
+use super::xml::NS_DIALBOOK;
 use super::xml::{
     Content, MultistatusWriter, PatchOp, Prop, PropStat, QName, Response as MsResponse,
     parse_proppatch,
 };
+use crate::carddav::policy::{ConflictPolicy, POLICY_PROP};
 use crate::props::LiveProp;
 use crate::storage::{DeadProp, PropOp};
 
@@ -40,6 +42,18 @@ pub fn to_storage_ops(ops: &[PatchOp]) -> Vec<PropOp> {
         .collect()
 }
 
+/// Whether a set value is acceptable for the property: the conflict policy must name a
+/// policy and may only be set on an address book.
+fn fits(r: &Resource, op: &PatchOp) -> bool {
+    match op {
+        PatchOp::Set { name, text, .. } if name.is(NS_DIALBOOK, POLICY_PROP) => {
+            matches!(r, Resource::Addressbook(_))
+                && text.as_deref().and_then(ConflictPolicy::parse).is_some()
+        }
+        _ => true,
+    }
+}
+
 fn op_name(op: &PatchOp) -> &QName {
     match op {
         PatchOp::Set { name, .. } | PatchOp::Remove(name) => name,
@@ -61,16 +75,23 @@ pub async fn proppatch(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError
         .filter(|q| !writable(r, q))
         .cloned()
         .collect();
-    if !refused.is_empty() {
+    // RFC 4918 §9.2.1: a value whose semantics do not fit the property is a 409.
+    let unfit: Vec<QName> = ops
+        .iter()
+        .filter(|op| !fits(r, op))
+        .map(op_name)
+        .cloned()
+        .collect();
+    if !refused.is_empty() || !unfit.is_empty() {
         let others: Vec<QName> = ops
             .iter()
             .map(op_name)
-            .filter(|q| !refused.contains(q))
+            .filter(|q| !refused.contains(q) && !unfit.contains(q))
             .cloned()
             .collect();
         return Ok(response::multistatus(one(
             href,
-            vec![(403, refused), (424, others)],
+            vec![(403, refused), (409, unfit), (424, others)],
         )));
     }
     ctx.app

@@ -41,7 +41,23 @@ pub fn with_body(s: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
 /// (RFC 4918 §16), else a short plain-text reason.
 pub fn error(e: DavError) -> Response {
     let mut r = match (&e.condition, &e.reason) {
-        (Some(c), _) => with_body(e.status, XML, error_body(&c.element()).into_bytes()),
+        (Some(c), reason) => {
+            let mut xml = error_body(&c.element());
+            // `D:error` admits any content (RFC 4918 §14.5): the reason goes along as a
+            // description. Reasons never carry card contents.
+            if let Some(reason) = reason
+                && let Some(at) = xml.rfind("</D:error>")
+            {
+                xml.insert_str(
+                    at,
+                    &format!(
+                        "<D:responsedescription>{}</D:responsedescription>",
+                        super::xml::escape(reason)
+                    ),
+                );
+            }
+            with_body(e.status, XML, xml.into_bytes())
+        }
         (None, Some(reason)) => with_body(
             e.status,
             "text/plain; charset=utf-8",

@@ -119,6 +119,19 @@ mod tests {
     }
 
     #[test]
+    fn uk_mobile_numbers_used_in_tests_are_valid() {
+        assert_eq!(normalize("+44 7911 100004", None).unwrap(), "+447911100004");
+        assert_eq!(normalize("+44 7911 150004", None).unwrap(), "+447911150004");
+    }
+
+    #[test]
+    fn ofcom_drama_mobile_range_is_not_a_valid_number() {
+        // libphonenumber's metadata excludes 07700 900xxx; cards carrying such numbers
+        // have no phone identity for matching.
+        assert_eq!(normalize("+44 7700 900004", None), Err(InvalidNumber));
+    }
+
+    #[test]
     fn invalid_number_is_refused() {
         assert_eq!(normalize("+44 1", None), Err(InvalidNumber));
     }

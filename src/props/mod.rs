@@ -219,6 +219,7 @@ pub fn supported_reports(r: &Resource) -> Vec<Element> {
             report(NS_CARDDAV, "addressbook-multiget"),
             report(NS_CARDDAV, "addressbook-query"),
             report(NS_DAV, "sync-collection"),
+            report(crate::dav::xml::NS_DIALBOOK, "reconcile"),
         ],
         Resource::AddressbookHome => vec![report(NS_DAV, "sync-collection")],
         Resource::Principal => vec![

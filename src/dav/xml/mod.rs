@@ -27,6 +27,8 @@ pub const NS_CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
 pub const NS_CALSERVER: &str = "http://calendarserver.org/ns/";
 /// Apple iCal extensions (calendar-color, calendar-order).
 pub const NS_APPLE_ICAL: &str = "http://apple.com/ns/ical/";
+/// dialbook's own extensions (conflict policy property, reconciliation report).
+pub const NS_DIALBOOK: &str = "urn:x-dialbook:ns";
 
 /// A qualified XML name. An empty namespace means "no namespace".
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,7 +5,7 @@
 //! (namespace, local name). Unknown elements inside known structures are ignored
 //! (RFC 4918 §17); a wrong root element is [`XmlError::Invalid`].
 use super::tree::{self, Node};
-use super::{NS_CALDAV, NS_CARDDAV, NS_DAV, QName, XmlError};
+use super::{NS_CALDAV, NS_CARDDAV, NS_DAV, NS_DIALBOOK, QName, XmlError};
 use crate::vcard::filter::{
     Collation, Filter, MatchType, ParamFilter, PropFilter, Test, TextMatch,
 };
@@ -96,6 +96,14 @@ pub struct SyncCollection {
     pub limit: Option<u64>,
 }
 
+/// One client card in a reconciliation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCard {
+    pub uid: String,
+    /// Lower-case hex, as `vcard::merge::fingerprint` computes it.
+    pub fingerprint: String,
+}
+
 /// A REPORT body, by its root element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
@@ -107,6 +115,9 @@ pub enum Report {
     ExpandProperty(Vec<QName>),
     PrincipalPropertySearch,
     PrincipalSearchPropertySet,
+    /// dialbook's fingerprint reconciliation (seed 004, `docs/merge.md`): the client's
+    /// cards as (UID, content fingerprint) pairs.
+    Reconcile(Vec<ClientCard>),
     /// Any other root: 403 with `DAV:supported-report`.
     Unknown(QName),
 }
@@ -230,6 +241,23 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
         ),
         (NS_DAV, "principal-property-search") => Report::PrincipalPropertySearch,
         (NS_DAV, "principal-search-property-set") => Report::PrincipalSearchPropertySet,
+        (NS_DIALBOOK, "reconcile") => Report::Reconcile(
+            root.elems()
+                .filter(|e| e.is(NS_DIALBOOK, "card"))
+                .map(|e| {
+                    let uid = e
+                        .attr("uid")
+                        .ok_or_else(|| XmlError::Invalid("card needs a uid".into()))?;
+                    let fp = e
+                        .attr("fingerprint")
+                        .ok_or_else(|| XmlError::Invalid("card needs a fingerprint".into()))?;
+                    Ok(ClientCard {
+                        uid: uid.to_string(),
+                        fingerprint: fp.to_ascii_lowercase(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         _ => Report::Unknown(root.name.clone()),
     })
 }
@@ -459,6 +487,38 @@ fn parse_text_match(e: &Node) -> Result<TextMatch, XmlError> {
         match_type,
         negate,
     })
+}
+
+#[cfg(test)]
+mod reconcile_tests {
+    use super::*;
+
+    #[test]
+    fn reconcile_report_lists_client_cards() {
+        let body = br#"<r:reconcile xmlns:r="urn:x-dialbook:ns"><r:card uid="a" fingerprint="AB12"/><r:card uid="b" fingerprint="cd"/></r:reconcile>"#;
+        let Report::Reconcile(cards) = parse_report(body).unwrap() else {
+            panic!("not a reconcile report")
+        };
+        assert_eq!(
+            cards,
+            vec![
+                ClientCard {
+                    uid: "a".into(),
+                    fingerprint: "ab12".into()
+                },
+                ClientCard {
+                    uid: "b".into(),
+                    fingerprint: "cd".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn reconcile_card_without_fingerprint_is_invalid() {
+        let body = br#"<r:reconcile xmlns:r="urn:x-dialbook:ns"><r:card uid="a"/></r:reconcile>"#;
+        assert!(matches!(parse_report(body), Err(XmlError::Invalid(_))));
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,309 @@
+//! Writing cards: PUT (RFC 6352 §6.3.2) through the item-level merge and the conflict
+//! policy (seeds 000 and 002), RFC 5995 `add-member` POST, and the uplink POST.
+//!
+//! | request | what happens |
+//! |---|---|
+//! | PUT to a new name | stored as sent (after `vcard::ingest`) |
+//! | PUT without `If-Match` onto a card | two-way merge: incoming items replace or join the stored ones, nothing is deleted |
+//! | PUT with the current `If-Match` | intentional replace: what the client removed stays removed |
+//! | PUT with a stale `If-Match` | the book's conflict policy: `merge` (three-way against the version the client last saw, two-way if it is no longer kept), `reject` (412), `client-wins`, `server-wins` |
+//! | POST `?add-member` | a new card at a server-chosen name |
+//! | POST (many cards) | the uplink, see [`super::uplink`] |
+//!
+//! Whenever the stored card differs from the bytes received, the response has no `ETag`
+//! (RFC 6352 §6.3.2.3), so the client re-fetches; a write that changes nothing leaves the
+//! ETag and the sync token as they were.
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::policy::{ConflictPolicy, POLICY_PROP};
+use super::uplink::{self, UplinkError, UplinkOptions};
+use super::{VCARD_TYPE, accepted_media_type, charset, quoted, uid_conflict};
+use crate::dav::error::{DavError, Precondition};
+use crate::dav::resource::Resource;
+use crate::dav::response::{self, Response};
+use crate::dav::xml::NS_DIALBOOK;
+use crate::dav::{Ctx, etag_of, headers};
+use crate::storage::{Collection, Condition, NewObject, PropTarget, StorageError};
+use crate::vcard::merge::{Prefer, identity, merge_three_way, merge_two_way};
+use crate::vcard::{self, Ingested, VcardError};
+
+/// How often a merge is retried when another writer changed the card in between.
+const MERGE_ATTEMPTS: usize = 3;
+
+/// The request's Content-Type, checked to be a vCard type.
+fn vcard_content_type<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, DavError> {
+    let ct = ctx
+        .req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/vcard");
+    if !accepted_media_type(ct) {
+        return Err(DavError::condition(Precondition::SupportedAddressData)
+            .with_reason("expected text/vcard"));
+    }
+    Ok(ct)
+}
+
+fn card_error(e: VcardError) -> DavError {
+    match e {
+        VcardError::Charset(m) => {
+            DavError::condition(Precondition::SupportedAddressData).with_reason(m)
+        }
+        VcardError::Invalid(m) => {
+            DavError::condition(Precondition::ValidAddressData).with_reason(m)
+        }
+    }
+}
+
+/// Validates one card from the request body.
+fn ingest_body(ctx: &Ctx<'_>) -> Result<Ingested, DavError> {
+    let ct = vcard_content_type(ctx)?;
+    if ctx.req.body.len() as u64 > ctx.app.config.limits.max_resource_size {
+        return Err(DavError::condition(Precondition::MaxResourceSize));
+    }
+    vcard::ingest(&ctx.req.body, charset(ct).as_deref()).map_err(card_error)
+}
+
+/// The `REV` value for a card changed now (RFC 6350 §6.7.4, basic format, UTC).
+pub fn rev_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    crate::props::rfc3339(secs).replace(['-', ':'], "")
+}
+
+/// Stores an ingested card as sent, under `cond`.
+async fn store(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    cond: &Condition,
+    ing: Ingested,
+) -> Result<Response, DavError> {
+    let etag = etag_of(&ing.bytes);
+    let obj = NewObject {
+        name: name.to_string(),
+        uid: ing.uid,
+        etag: etag.clone(),
+        content_type: VCARD_TYPE.into(),
+        body: ing.bytes,
+    };
+    let out = ctx
+        .app
+        .storage
+        .put_object(coll.id, &obj, cond)
+        .await
+        .map_err(|e| uid_conflict(ctx, coll, e))?;
+    let mut r = response::status(if out.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    });
+    if !ing.repaired {
+        r.headers_mut().insert(header::ETAG, quoted(&etag));
+    }
+    if out.created
+        && let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name))
+    {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// The conflict policy in force for a book: its own property, else the server's.
+async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavError> {
+    let props = ctx
+        .app
+        .storage
+        .get_props(PropTarget {
+            collection: coll.id,
+            object: None,
+        })
+        .await?;
+    let own = props
+        .iter()
+        .find(|p| p.namespace == NS_DIALBOOK && p.name == POLICY_PROP)
+        .and_then(|p| ConflictPolicy::parse(&p.value));
+    Ok(own.unwrap_or(ctx.app.config.merge.conflict_policy))
+}
+
+/// Merges the incoming card into the stored card `name` (three-way when `base` is the
+/// version the client started from, else two-way) and writes the result only if it
+/// changed, with the stored ETag as precondition; retried if another writer won the race.
+async fn merge_into(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    incoming: Ingested,
+    base: Option<Vec<u8>>,
+) -> Result<Response, DavError> {
+    let region = ctx.app.config.region.as_deref();
+    let now = rev_now();
+    for _ in 0..MERGE_ATTEMPTS {
+        let mut objs = ctx
+            .app
+            .storage
+            .get_objects(coll.id, &[name.to_string()])
+            .await?;
+        let Some(stored) = objs.pop() else {
+            // Deleted meanwhile: the incoming card is all there is.
+            return store(ctx, coll, name, &Condition::IfNoneMatchAny, incoming).await;
+        };
+        let merged = match &base {
+            Some(b) => merge_three_way(
+                b,
+                &stored.body,
+                &incoming.bytes,
+                Prefer::Incoming,
+                &now,
+                region,
+            ),
+            None => merge_two_way(&stored.body, &incoming.bytes, &now, region),
+        }
+        .map_err(card_error)?;
+        if !merged.changed {
+            let mut r = response::status(StatusCode::NO_CONTENT);
+            if stored.body == incoming.bytes && !incoming.repaired {
+                r.headers_mut()
+                    .insert(header::ETAG, quoted(&stored.meta.etag));
+            }
+            return Ok(r);
+        }
+        let uid = identity(&merged.bytes, region)
+            .map(|i| i.uid)
+            .unwrap_or(stored.meta.uid.clone());
+        let etag = etag_of(&merged.bytes);
+        let exact = merged.bytes == incoming.bytes && !incoming.repaired;
+        let obj = NewObject {
+            name: name.to_string(),
+            uid,
+            etag: etag.clone(),
+            content_type: VCARD_TYPE.into(),
+            body: merged.bytes,
+        };
+        match ctx
+            .app
+            .storage
+            .put_object(
+                coll.id,
+                &obj,
+                &Condition::IfMatch(vec![stored.meta.etag.clone()]),
+            )
+            .await
+        {
+            Ok(_) => {
+                let mut r = response::status(StatusCode::NO_CONTENT);
+                if exact {
+                    r.headers_mut().insert(header::ETAG, quoted(&etag));
+                }
+                return Ok(r);
+            }
+            Err(StorageError::PreconditionFailed) => continue,
+            Err(e) => return Err(uid_conflict(ctx, coll, e)),
+        }
+    }
+    Err(DavError::precondition_failed().with_reason("the card kept changing; try again"))
+}
+
+/// PUT of a card.
+pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let cond = headers::condition(&ctx.req.headers)?;
+    match r {
+        Resource::NewContact(coll, name) => {
+            let ing = ingest_body(ctx)?;
+            store(ctx, coll, name, &cond, ing).await
+        }
+        Resource::Contact(coll, meta) => {
+            let ing = ingest_body(ctx)?;
+            match &cond {
+                // The patent's unconditional upload onto an existing record.
+                Condition::None => merge_into(ctx, coll, &meta.name, ing, None).await,
+                Condition::IfMatch(tags) if !tags.contains(&meta.etag) => {
+                    match policy(ctx, coll).await? {
+                        ConflictPolicy::Reject => Err(DavError::precondition_failed()),
+                        ConflictPolicy::ClientWins => {
+                            store(ctx, coll, &meta.name, &Condition::None, ing).await
+                        }
+                        // Nothing is written; without an ETag the client re-fetches the
+                        // server's version.
+                        ConflictPolicy::ServerWins => Ok(response::status(StatusCode::NO_CONTENT)),
+                        ConflictPolicy::Merge => {
+                            let mut base = None;
+                            for t in tags {
+                                if let Some(b) = ctx
+                                    .app
+                                    .storage
+                                    .object_version(coll.id, &meta.name, t)
+                                    .await?
+                                {
+                                    base = Some(b);
+                                    break;
+                                }
+                            }
+                            merge_into(ctx, coll, &meta.name, ing, base).await
+                        }
+                    }
+                }
+                // Current If-Match (an intentional replace) or If-None-Match: as sent,
+                // with storage checking the condition inside the write.
+                _ => store(ctx, coll, &meta.name, &cond, ing).await,
+            }
+        }
+        _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+    }
+}
+
+/// POST to an address book: `?add-member` (RFC 5995) stores one card at a server-chosen
+/// name; any other POST of `text/vcard` is an uplink of one or more cards, answered with
+/// a JSON report (`docs/merge.md`).
+pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    let Resource::Addressbook(coll) = r else {
+        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+    };
+    if ctx.req.query.as_deref() == Some("add-member") {
+        let ing = ingest_body(ctx)?;
+        let name = format!("{}.vcf", vcard::new_uid());
+        return store(ctx, coll, &name, &Condition::IfNoneMatchAny, ing).await;
+    }
+    let ct = vcard_content_type(ctx)?;
+    let now = rev_now();
+    let opts = UplinkOptions {
+        region: ctx.app.config.region.as_deref(),
+        max_resource_size: ctx.app.config.limits.max_resource_size,
+        now: &now,
+    };
+    let report = uplink::apply(
+        ctx.app.storage.as_ref(),
+        coll,
+        &ctx.req.body,
+        charset(ct).as_deref(),
+        &opts,
+    )
+    .await
+    .map_err(uplink_error)?;
+    let body = serde_json::to_vec_pretty(&report)
+        .map_err(|_| DavError::new(StatusCode::INTERNAL_SERVER_ERROR))?;
+    Ok(response::with_body(
+        StatusCode::OK,
+        "application/json",
+        body,
+    ))
+}
+
+/// Maps an uplink failure; the reason names the card by its position.
+pub fn uplink_error(e: UplinkError) -> DavError {
+    let reason = e.to_string();
+    match e {
+        UplinkError::Split(_) => {
+            DavError::condition(Precondition::ValidAddressData).with_reason(reason)
+        }
+        UplinkError::Card { error, .. } => card_error(error).with_reason(reason),
+        UplinkError::TooLarge { .. } => {
+            DavError::condition(Precondition::MaxResourceSize).with_reason(reason)
+        }
+        UplinkError::Storage(e) => e.into(),
+    }
+}

@@ -1,0 +1,443 @@
+//! Item-level merge over HTTP: uplink, unconditional PUT, intentional replace, the
+//! conflict policy for stale If-Match, and fingerprint reconciliation (issue: merge).
+mod common;
+
+use common::*;
+use dialbook::carddav::policy::ConflictPolicy;
+
+/// A distinct person: unique name and number per `i`.
+fn person(uid: &str, i: usize, extra: &str) -> String {
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:Person Nº{i} Ünïcode\r\nN:Nº{i};Person;;;\r\nTEL;type=CELL:+44 7911 1{i:05}\r\n{extra}END:VCARD\r\n"
+    )
+}
+
+fn upload(n: usize, uid_prefix: &str, extra: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|i| person(&format!("{uid_prefix}-{i}"), i, &extra(i)))
+        .collect()
+}
+
+async fn post_uplink(c: &Client, body: &str) -> Resp {
+    c.request(
+        "POST",
+        &c.book(),
+        &[("Content-Type", "text/vcard")],
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+fn json(r: &Resp) -> serde_json::Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).expect("JSON report")
+}
+
+async fn token(c: &Client) -> String {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>"#;
+    c.propfind(&c.book(), "0", body).await.ms().responses[0]
+        .text("sync-token")
+        .unwrap()
+}
+
+async fn count(c: &Client) -> usize {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#;
+    c.propfind(&c.book(), "1", body).await.ms().responses.len() - 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploading_the_same_1000_cards_twice_changes_nothing_the_second_time() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let file = upload(1000, "phone-a", |_| String::new());
+    let first = json(&post_uplink(&c, &file).await);
+    assert_eq!(first["created"], 1000);
+    let t1 = token(&c).await;
+    let second = json(&post_uplink(&c, &file).await);
+    assert_eq!(second["unchanged"], 1000, "{second}");
+    assert_eq!(second["created"], 0);
+    assert_eq!(
+        token(&c).await,
+        t1,
+        "an idempotent upload must not move the sync token"
+    );
+    assert_eq!(count(&c).await, 1000);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_phone_with_other_uids_yields_no_duplicates_and_every_number() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    json(&post_uplink(&c, &upload(100, "phone-a", |_| String::new())).await);
+    // The second phone knows the same people under other UIDs, and some new numbers.
+    let second = upload(100, "phone-b", |i| {
+        if i % 2 == 0 {
+            format!("TEL;type=WORK:+44 20 7946 {i:04}\r\n")
+        } else {
+            String::new()
+        }
+    });
+    let r = json(&post_uplink(&c, &second).await);
+    assert_eq!(r["created"], 0, "{r}");
+    assert_eq!(r["merged"], 50);
+    assert_eq!(r["unchanged"], 50);
+    assert_eq!(count(&c).await, 100);
+    let g = c.get(&c.card_path("phone-a-4.vcf")).await;
+    assert!(
+        g.body.contains("+44 7911 100004") && g.body.contains("+44 20 7946 0004"),
+        "{}",
+        g.body
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplink_with_one_bad_card_writes_nothing() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let mut file = upload(5, "u", |_| String::new());
+    file.push_str("BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Old\r\nEND:VCARD\r\n");
+    let r = post_uplink(&c, &file).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.has_condition("valid-address-data"));
+    assert!(r.body.contains("card 5"), "{}", r.body);
+    assert_eq!(count(&c).await, 0);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplink_merges_duplicates_within_one_upload() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let file = format!(
+        "{}{}",
+        person("x1", 7, ""),
+        person("x2", 7, "EMAIL:p7@example.org\r\n")
+    );
+    let r = json(&post_uplink(&c, &file).await);
+    assert_eq!(
+        (r["created"].as_u64(), r["merged"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(count(&c).await, 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unconditional_put_onto_a_card_merges_and_keeps_stored_items() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("m.vcf");
+    c.put_vcard(
+        &p,
+        person("m", 1, "EMAIL:home@example.org\r\n").as_bytes(),
+        &[],
+    )
+    .await;
+    let r = c
+        .put_vcard(
+            &p,
+            person("m", 1, "TEL;type=WORK:+44 20 7946 0999\r\n").as_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.etag(), None, "stored card differs from the request");
+    let g = c.get(&p).await;
+    assert!(
+        g.body.contains("home@example.org") && g.body.contains("+44 20 7946 0999"),
+        "{}",
+        g.body
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_with_the_current_if_match_replaces_and_a_deleted_number_stays_deleted() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("d.vcf");
+    c.put_vcard(
+        &p,
+        person("d", 2, "TEL;type=WORK:+44 20 7946 0222\r\n").as_bytes(),
+        &[],
+    )
+    .await;
+    let etag = c.get(&p).await.etag().unwrap();
+    let r = c
+        .put_vcard(&p, person("d", 2, "").as_bytes(), &[("If-Match", &etag)])
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(r.etag().is_some(), "stored as sent, so the ETag is given");
+    assert!(!c.get(&p).await.body.contains("7946 0222"));
+    srv.stop().await;
+}
+
+/// Two devices edit different fields starting from the same version.
+async fn concurrent_edits(policy: ConflictPolicy) -> (TestServer, Client, Resp, Resp, String) {
+    let srv = TestServer::start_with(|c| c.merge.conflict_policy = policy).await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("e.vcf");
+    c.put_vcard(&p, person("e", 3, "").as_bytes(), &[]).await;
+    let base = c.get(&p).await.etag().unwrap();
+    let a = c
+        .put_vcard(
+            &p,
+            person("e", 3, "NOTE:from device A\r\n").as_bytes(),
+            &[("If-Match", &base)],
+        )
+        .await;
+    let b = c
+        .put_vcard(
+            &p,
+            person("e", 3, "EMAIL:b@example.org\r\n").as_bytes(),
+            &[("If-Match", &base)],
+        )
+        .await;
+    (srv, c, a, b, p)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_merge_two_devices_editing_different_fields_both_keep_their_edits() {
+    let (srv, c, a, b, p) = concurrent_edits(ConflictPolicy::Merge).await;
+    assert_eq!(a.status, 204);
+    assert_eq!(b.status, 204);
+    assert_eq!(b.etag(), None, "a merged response carries no ETag");
+    let g = c.get(&p).await.body;
+    assert!(
+        g.contains("NOTE:from device A") && g.contains("b@example.org"),
+        "{g}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_reject_the_second_device_gets_412() {
+    let (srv, c, a, b, p) = concurrent_edits(ConflictPolicy::Reject).await;
+    assert_eq!(a.status, 204);
+    assert_eq!(b.status, 412);
+    assert!(!c.get(&p).await.body.contains("b@example.org"));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_client_wins_the_stale_write_replaces() {
+    let (srv, c, _, b, p) = concurrent_edits(ConflictPolicy::ClientWins).await;
+    assert_eq!(b.status, 204);
+    let g = c.get(&p).await.body;
+    assert!(
+        g.contains("b@example.org") && !g.contains("device A"),
+        "{g}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_server_wins_the_stale_write_changes_nothing_and_gets_no_etag() {
+    let (srv, c, _, b, p) = concurrent_edits(ConflictPolicy::ServerWins).await;
+    assert_eq!(b.status, 204);
+    assert_eq!(b.etag(), None);
+    let g = c.get(&p).await.body;
+    assert!(
+        g.contains("device A") && !g.contains("b@example.org"),
+        "{g}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_write_moves_the_sync_token_and_the_next_sync_reports_the_card() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("s.vcf");
+    c.put_vcard(&p, person("s", 4, "").as_bytes(), &[]).await;
+    let t = c.sync(&c.book(), None, None).await.ms().sync_token.unwrap();
+    let r = c
+        .put_vcard(&p, person("s", 4, "NOTE:new\r\n").as_bytes(), &[])
+        .await;
+    assert_eq!(r.etag(), None);
+    let ms = c.sync(&c.book(), Some(&t), None).await.ms();
+    assert!(ms.get("/s.vcf").is_some());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_that_changes_nothing_keeps_the_etag_and_the_token() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("n.vcf");
+    let card = person("n", 5, "");
+    let etag = c.put_vcard(&p, card.as_bytes(), &[]).await.etag().unwrap();
+    let t = token(&c).await;
+    let r = c.put_vcard(&p, card.as_bytes(), &[]).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.etag().as_deref(), Some(etag.as_str()));
+    assert_eq!(token(&c).await, t);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conflict_policy_can_be_set_per_address_book() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let set = |v: &str| {
+        format!(
+            r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x-dialbook:ns"><D:set><D:prop><X:conflict-policy>{v}</X:conflict-policy></D:prop></D:set></D:propertyupdate>"#
+        )
+    };
+    let bad = c
+        .request(
+            "PROPPATCH",
+            &c.book(),
+            &[("Content-Type", "application/xml")],
+            set("sometimes"),
+        )
+        .await
+        .ms();
+    assert_eq!(bad.responses[0].prop_status("conflict-policy"), Some(409));
+    let ok = c
+        .request(
+            "PROPPATCH",
+            &c.book(),
+            &[("Content-Type", "application/xml")],
+            set("reject"),
+        )
+        .await
+        .ms();
+    assert_eq!(ok.responses[0].prop_status("conflict-policy"), Some(200));
+    let p = c.card_path("r.vcf");
+    c.put_vcard(&p, person("r", 6, "").as_bytes(), &[]).await;
+    let base = c.get(&p).await.etag().unwrap();
+    c.put_vcard(
+        &p,
+        person("r", 6, "NOTE:a\r\n").as_bytes(),
+        &[("If-Match", &base)],
+    )
+    .await;
+    let r = c
+        .put_vcard(
+            &p,
+            person("r", 6, "NOTE:b\r\n").as_bytes(),
+            &[("If-Match", &base)],
+        )
+        .await;
+    assert_eq!(r.status, 412);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_member_post_still_creates_one_card() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let r = c
+        .request(
+            "POST",
+            &format!("{}?add-member", c.book()),
+            &[("Content-Type", "text/vcard")],
+            person("am", 9, ""),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(count(&c).await, 1);
+    srv.stop().await;
+}
+
+/// The reconciliation request for the given cards.
+fn reconcile_body(cards: &[(String, String)]) -> String {
+    let mut s = String::from(r#"<r:reconcile xmlns:r="urn:x-dialbook:ns">"#);
+    for (uid, fp) in cards {
+        s.push_str(&format!(r#"<r:card uid="{uid}" fingerprint="{fp}"/>"#));
+    }
+    s.push_str("</r:reconcile>");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_of_10000_cards_returns_exactly_the_20_differences() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let n = 10_000;
+    let cards: Vec<String> = (0..n).map(|i| person(&format!("r-{i}"), i, "")).collect();
+    let file: String = cards.concat();
+    json(&post_uplink(&c, &file).await);
+    // The client: lost 5 cards the server has, holds 5 the server lacks, 10 edited.
+    let mut mine = Vec::new();
+    for (i, card) in cards.iter().enumerate() {
+        if i < 5 {
+            continue;
+        }
+        let body = if (5..15).contains(&i) {
+            person(&format!("r-{i}"), i, "NOTE:edited offline\r\n")
+        } else {
+            card.clone()
+        };
+        mine.push((
+            format!("r-{i}"),
+            dialbook::vcard::merge::fingerprint(body.as_bytes()).unwrap(),
+        ));
+    }
+    for j in 0..5 {
+        let body = person(&format!("new-{j}"), 50_000 + j, "");
+        mine.push((
+            format!("new-{j}"),
+            dialbook::vcard::merge::fingerprint(body.as_bytes()).unwrap(),
+        ));
+    }
+    let r = c.report(&c.book(), "0", &reconcile_body(&mine)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let server_lacks = r.body.matches("<R:server-lacks").count();
+    let client_lacks = r.body.matches("<R:client-lacks").count();
+    let differs = r.body.matches("<R:differs").count();
+    assert_eq!(
+        (server_lacks, client_lacks, differs),
+        (5, 5, 10),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<D:sync-token>"));
+    // What a full fetch of the same book costs, for comparison (printed for the record).
+    let hrefs: String = (0..n)
+        .map(|i| format!("<D:href>{}</D:href>", c.card_path(&format!("r-{i}.vcf"))))
+        .collect();
+    let mg = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop>{hrefs}</C:addressbook-multiget>"#
+    );
+    let full = c.report(&c.book(), "1", &mg).await;
+    assert_eq!(full.status, 207);
+    eprintln!(
+        "reconcile: request {} B, response {} B; full multiget: request {} B, response {} B",
+        reconcile_body(&mine).len(),
+        r.body.len(),
+        mg.len(),
+        full.body.len()
+    );
+    assert!(
+        r.body.len() * 100 < full.body.len(),
+        "the differences must cost a small fraction of a full fetch"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_with_matching_cards_returns_nothing_but_a_token() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let card = person("same", 1, "");
+    c.put_vcard(&c.card_path("same.vcf"), card.as_bytes(), &[])
+        .await;
+    // Re-folded, with LF endings: the fingerprint is of the normalised card.
+    let refolded = card.replace("\r\n", "\n");
+    let fp = dialbook::vcard::merge::fingerprint(refolded.as_bytes()).unwrap();
+    let r = c
+        .report(&c.book(), "0", &reconcile_body(&[("same".into(), fp)]))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.body.contains("lacks") && !r.body.contains("differs"),
+        "{}",
+        r.body
+    );
+    srv.stop().await;
+}
