@@ -1096,3 +1096,45 @@ fn request_in_flight_at_sigterm_completes_and_is_stored() {
     assert_eq!(got.body, card, "the card is stored byte for byte");
     assert_eq!(got.header("etag"), r.header("etag"));
 }
+
+#[test]
+fn import_merges_a_vcf_file_and_a_second_import_changes_nothing() {
+    let env = TestEnv::new();
+    env.ok(
+        &["account", "add", "+44 20 7946 0123", "--password-stdin"],
+        Some("pw\n"),
+    );
+    let file = env._tmp.path().join("export.vcf");
+    let cards: String = (0..20)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:imp-{i}\r\nFN:Imported {i}\r\nTEL;TYPE=CELL:+44 7911 1{i:05}\r\nEND:VCARD\r\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, cards).expect("write export");
+    let path = file.to_str().expect("utf-8 path");
+    let first = env.ok(&["import", "+442079460123", path], None);
+    assert!(
+        first.contains("20 created, 0 merged, 0 unchanged"),
+        "{first}"
+    );
+    let second = env.ok(&["import", "02079460123", path, "--region", "GB"], None);
+    assert!(
+        second.contains("0 created, 0 merged, 20 unchanged"),
+        "{second}"
+    );
+}
+
+#[test]
+fn import_for_an_unknown_account_fails() {
+    let env = TestEnv::new();
+    let file = env._tmp.path().join("x.vcf");
+    std::fs::write(&file, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nEND:VCARD\r\n").expect("write");
+    let o = env.run(
+        &["import", "+442079460999", file.to_str().expect("utf-8")],
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(o.stderr.contains("no account"), "{}", o.stderr);
+}
