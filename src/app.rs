@@ -63,9 +63,11 @@ impl App {
     }
 }
 
-/// The collections every account starts with.
+/// The collections every account starts with: the default address book and the files
+/// collection (`/dav/files/{number}/`).
 pub fn default_collections() -> Vec<NewCollection> {
-    vec![NewCollection {
+    vec![
+    NewCollection {
         kind: CollectionKind::Addressbook,
         slug: DEFAULT_ADDRESSBOOK.into(),
         sort_order: 0,
@@ -73,6 +75,16 @@ pub fn default_collections() -> Vec<NewCollection> {
             namespace: crate::dav::xml::NS_DAV.into(),
             name: "displayname".into(),
             value: "Contacts".into(),
+        }],
+    },
+    NewCollection {
+        kind: CollectionKind::Files,
+        slug: crate::files::FILES_SLUG.into(),
+        sort_order: 0,
+        props: vec![DeadProp {
+            namespace: crate::dav::xml::NS_DAV.into(),
+            name: "displayname".into(),
+            value: "Files".into(),
         }],
     }]
 }

@@ -13,6 +13,7 @@ pub fn current_user_privilege_set(r: &Resource) -> Content {
             | Resource::DavRoot
             | Resource::PrincipalsRoot
             | Resource::AddressbooksRoot
+            | Resource::FilesRoot
             | Resource::Principal
     );
     let privs: &[&str] = if read_only {

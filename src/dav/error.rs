@@ -157,6 +157,7 @@ impl From<crate::storage::StorageError> for DavError {
             // The caller knows the href; this fallback has none to give.
             UidConflict(_) => DavError::condition(Precondition::NoUidConflict(String::new())),
             InvalidToken => DavError::condition(Precondition::ValidSyncToken),
+            ParentMissing => DavError::conflict("the parent collection does not exist"),
             Batch { error, .. } => DavError::from(*error),
             Db(msg) => {
                 tracing::error!(error = %msg, "storage failure");

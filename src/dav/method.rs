@@ -74,6 +74,15 @@ pub fn allowed(r: &Resource) -> &'static [Method] {
             Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
         ],
         Resource::NewContact(..) => &[Options, Put],
+        Resource::FilesRoot => &[Options, Get, Head, Propfind],
+        Resource::FilesHome(_) => &[Options, Get, Head, Propfind, Proppatch, Report],
+        Resource::Folder(..) => &[
+            Options, Get, Head, Delete, Propfind, Proppatch, Copy, Move,
+        ],
+        Resource::File(..) => &[
+            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
+        ],
+        Resource::NewFile(..) => &[Options, Put, Mkcol],
         Resource::Missing => &[Options],
     }
 }

@@ -1,7 +1,7 @@
 //! The WebDAV protocol core (RFC 4918): request context, dispatch through the method
 //! table, OPTIONS, and the REPORT router. Each method's semantics live in its own module
-//! (`propfind`, `proppatch`) or in the RFC module that owns the resource (`carddav`,
-//! `sync`).
+//! (`propfind`, `proppatch`) or in the module that owns the resource (`carddav`,
+//! `files`, `sync`).
 //!
 //! Invariant: every error leaves through [`error::DavError`] and is rendered once, in
 //! [`response::error`]; a 405 carries `Allow` from [`method::allowed`], the same table
@@ -145,7 +145,10 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
         // Nothing exists at the path: any method but the creating ones is a 404.
         if matches!(
             r,
-            Resource::Missing | Resource::NewContact(..) | Resource::NewAddressbook(_)
+            Resource::Missing
+                | Resource::NewContact(..)
+                | Resource::NewAddressbook(_)
+                | Resource::NewFile(..)
         ) {
             return Err(DavError::not_found());
         }
@@ -158,6 +161,9 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
         Method::Proppatch => proppatch::proppatch(ctx, r).await,
         Method::Get | Method::Head => match r {
             Resource::Contact(..) => crate::carddav::get(ctx, r, method == Method::Head).await,
+            Resource::File(..) | Resource::Folder(..) | Resource::FilesHome(_) => {
+                crate::files::get(ctx, r, method == Method::Head).await
+            }
             _ => {
                 let mut resp = crate::discovery::root_page(&ctx.app.config.base_url());
                 if method == Method::Head {
@@ -166,6 +172,11 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
                 Ok(resp)
             }
         },
+        Method::Put | Method::Delete | Method::Mkcol | Method::Copy | Method::Move
+            if crate::files::owns(r) =>
+        {
+            crate::files::handle(ctx, method, r).await
+        }
         Method::Put => crate::carddav::put(ctx, r).await,
         Method::Delete => crate::carddav::delete(ctx, r).await,
         Method::Post => crate::carddav::post(ctx, r).await,
@@ -201,7 +212,10 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         (Report::Reconcile(cards), Resource::Addressbook(c)) => {
             crate::carddav::report::reconcile(ctx, c, cards).await
         }
-        (Report::SyncCollection(s), Resource::Addressbook(_) | Resource::AddressbookHome) => {
+        (
+            Report::SyncCollection(s),
+            Resource::Addressbook(_) | Resource::AddressbookHome | Resource::FilesHome(_),
+        ) => {
             crate::sync::report::sync_collection(ctx, r, s).await
         }
         (Report::PrincipalSearchPropertySet, Resource::Principal) => Ok(response::with_body(

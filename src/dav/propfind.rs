@@ -178,9 +178,15 @@ pub fn target(r: &Resource) -> Option<PropTarget<'_>> {
             collection: c.id,
             object: None,
         }),
-        Resource::Contact(c, m) => Some(PropTarget {
+        Resource::Contact(c, m) | Resource::File(c, m) | Resource::Folder(c, m) => {
+            Some(PropTarget {
+                collection: c.id,
+                object: Some(&m.name),
+            })
+        }
+        Resource::FilesHome(c) => Some(PropTarget {
             collection: c.id,
-            object: Some(&m.name),
+            object: None,
         }),
         _ => None,
     }
@@ -238,8 +244,44 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
                     });
                 }
             }
+            Resource::FilesHome(c) | Resource::Folder(c, _) => {
+                let prefix = match r {
+                    Resource::Folder(_, m) => m.name.as_str(),
+                    _ => "",
+                };
+                let metas = crate::files::children(ctx, c, prefix).await?;
+                let mut dead_by_member: HashMap<String, Vec<DeadProp>> = HashMap::new();
+                if wanted.needs_dead() && !metas.is_empty() {
+                    for (name, p) in ctx.app.storage.member_props(c.id).await? {
+                        if name.starts_with(prefix) {
+                            dead_by_member.entry(name).or_default().push(p);
+                        }
+                    }
+                }
+                for m in metas {
+                    let dead = dead_by_member.remove(&m.name).unwrap_or_default();
+                    let child = crate::files::member(c.clone(), m);
+                    w.response(&MsResponse::PropStats {
+                        href: ctx.hrefs.of(&child),
+                        propstats: propstats(&pctx, &child, &wanted, &dead, None),
+                    });
+                }
+            }
             _ => {
-                for child in children(r, &home_collections) {
+                let files = match r {
+                    Resource::DavRoot | Resource::FilesRoot => ctx
+                        .app
+                        .storage
+                        .get_collection(
+                            ctx.account.id,
+                            CollectionKind::Files,
+                            crate::files::FILES_SLUG,
+                        )
+                        .await?
+                        .map(Resource::FilesHome),
+                    _ => None,
+                };
+                for child in children(r, &home_collections).into_iter().chain(files) {
                     let dead = if wanted.needs_dead() {
                         dead_props(ctx, &child).await?
                     } else {
@@ -256,7 +298,8 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
     Ok(response::multistatus(w.finish(None)))
 }
 
-/// The children of a non-address-book collection.
+/// The children of a non-address-book collection (the files home is added by the caller,
+/// which loads it).
 fn children(r: &Resource, books: &[crate::storage::Collection]) -> Vec<Resource> {
     match r {
         Resource::DavRoot => vec![Resource::PrincipalsRoot, Resource::AddressbooksRoot],

@@ -11,6 +11,9 @@
 //! /dav/addressbooks/{number}/          address book home (RFC 6352 §7.1.1)
 //! /dav/addressbooks/{number}/{book}/   an address book
 //! /dav/addressbooks/{number}/{book}/{name}  a vCard
+//! /dav/files/                          parent of the files homes
+//! /dav/files/{number}/                 the account's files collection (plain WebDAV)
+//! /dav/files/{number}/{path…}          a file or sub-collection, any depth
 //! ```
 //! `{number}` is the E.164 number, in any form `phone::normalize` accepts. A path naming
 //! another account resolves to nothing: every method answers 404 for it, so phone numbers
@@ -64,6 +67,9 @@ pub enum Path {
     AddressbookHome(String),
     Addressbook(String, String),
     Contact(String, String, String),
+    FilesRoot,
+    /// `/dav/files/{number}/` and the decoded segments below it (none for the home).
+    Files(String, Vec<String>),
     /// Not in our URL space.
     Unknown,
 }
@@ -93,6 +99,10 @@ pub fn parse_path(path: &str) -> Path {
         ["dav", "addressbooks", n, b, c] => {
             Path::Contact(n.to_string(), b.to_string(), c.to_string())
         }
+        ["dav", "files"] => Path::FilesRoot,
+        ["dav", "files", n, rest @ ..] => {
+            Path::Files(n.to_string(), rest.iter().map(|s| s.to_string()).collect())
+        }
         _ => Path::Unknown,
     }
 }
@@ -112,6 +122,17 @@ pub enum Resource {
     Contact(Collection, ObjectMeta),
     /// A member path with nothing there yet (PUT target).
     NewContact(Collection, String),
+    /// `/dav/files/`.
+    FilesRoot,
+    /// The account's files collection `/dav/files/{number}/`.
+    FilesHome(Collection),
+    /// A sub-collection of the files collection (its member name ends with `/`).
+    Folder(Collection, ObjectMeta),
+    /// A file in the files collection.
+    File(Collection, ObjectMeta),
+    /// A files path with nothing there yet (PUT or MKCOL target); the member name without
+    /// a trailing `/`.
+    NewFile(Collection, String),
     /// Nothing here, or another account's space.
     Missing,
 }
@@ -121,7 +142,11 @@ impl Resource {
     pub fn is_collection(&self) -> bool {
         !matches!(
             self,
-            Resource::Contact(..) | Resource::NewContact(..) | Resource::Missing
+            Resource::Contact(..)
+                | Resource::NewContact(..)
+                | Resource::File(..)
+                | Resource::NewFile(..)
+                | Resource::Missing
         )
     }
 }
@@ -167,6 +192,25 @@ pub async fn resolve(
                 }
             }
         }
+        Path::FilesRoot => Resource::FilesRoot,
+        Path::Files(n, segs) if mine(n) => {
+            match storage
+                .get_collection(account.id, CollectionKind::Files, crate::files::FILES_SLUG)
+                .await?
+            {
+                None => Resource::Missing,
+                Some(c) if segs.is_empty() => Resource::FilesHome(c),
+                Some(c) => {
+                    let name = segs.join("/");
+                    let dir = format!("{name}/");
+                    let metas = storage.object_meta(c.id, &[name.clone(), dir]).await?;
+                    match metas.into_iter().next() {
+                        Some(m) => crate::files::member(c, m),
+                        None => Resource::NewFile(c, name),
+                    }
+                }
+            }
+        }
         _ => Resource::Missing,
     })
 }
@@ -204,6 +248,24 @@ impl Hrefs {
             encode_segment(name)
         )
     }
+    pub fn files_home(&self) -> String {
+        format!("/dav/files/{}/", self.phone)
+    }
+    /// The href of a files member (`a/b/` for a sub-collection, `a/b.txt` for a file).
+    pub fn file(&self, name: &str) -> String {
+        let mut out = self.files_home();
+        let dir = name.ends_with('/');
+        let segs: Vec<String> = name
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(encode_segment)
+            .collect();
+        out.push_str(&segs.join("/"));
+        if dir && !segs.is_empty() {
+            out.push('/');
+        }
+        out
+    }
     /// The canonical href of a resource.
     pub fn of(&self, r: &Resource) -> String {
         match r {
@@ -217,6 +279,10 @@ impl Hrefs {
             Resource::NewAddressbook(s) => self.addressbook(s),
             Resource::Contact(c, m) => self.contact(&c.slug, &m.name),
             Resource::NewContact(c, n) => self.contact(&c.slug, n),
+            Resource::FilesRoot => "/dav/files/".into(),
+            Resource::FilesHome(_) => self.files_home(),
+            Resource::Folder(_, m) | Resource::File(_, m) => self.file(&m.name),
+            Resource::NewFile(_, n) => self.file(n),
             Resource::Missing => String::new(),
         }
     }

@@ -5,7 +5,8 @@
 //! Owners: RFC 4918 §15 (WebDAV), RFC 5397 (`current-user-principal`), RFC 3744 §5
 //! (`owner`, `current-user-privilege-set`, `principal-collection-set`), RFC 3253 §3.1.5
 //! (`supported-report-set`), RFC 6352 §6.2, §7.1 (CardDAV), RFC 6578 §4 (`sync-token`),
-//! RFC 5995 §3.2.1 (`add-member`), CalendarServer `getctag`.
+//! RFC 5995 §3.2.1 (`add-member`), CalendarServer `getctag`. Files (`files`) get the
+//! RFC 4918 §15 `get*` properties and `creationdate`; their `displayname` is dead.
 //!
 //! Does not: read or write storage (callers hand in what they loaded), or decide PROPFIND
 //! depth (see `dav::propfind`).
@@ -114,13 +115,17 @@ fn applies(p: LiveProp, r: &Resource) -> bool {
     let contact = matches!(r, Resource::Contact(..));
     let book = matches!(r, Resource::Addressbook(_));
     let home = matches!(r, Resource::AddressbookHome);
+    let file = matches!(r, Resource::File(..));
+    let files_home = matches!(r, Resource::FilesHome(_));
+    let folder = matches!(r, Resource::Folder(..));
     match p {
         // Collections carry displayname as a dead property; the principal's is computed.
         DisplayName => matches!(r, Resource::Principal),
-        GetEtag | GetContentType | GetContentLength | GetLastModified => contact,
-        CreationDate => book || contact,
+        GetEtag | GetContentType | GetContentLength => contact || file,
+        GetLastModified => contact || file || folder,
+        CreationDate => book || contact || file || folder || files_home,
         PrincipalUrl | AddressbookHomeSet | GroupMembership => matches!(r, Resource::Principal),
-        SyncToken | GetCtag => book || home,
+        SyncToken | GetCtag => book || home || files_home,
         SupportedAddressData | MaxResourceSize | AddMember => book,
         ResourceType
         | CurrentUserPrincipal
@@ -129,7 +134,10 @@ fn applies(p: LiveProp, r: &Resource) -> bool {
         | CurrentUserPrivilegeSet
         | SupportedReportSet => !matches!(
             r,
-            Resource::Missing | Resource::NewAddressbook(_) | Resource::NewContact(..)
+            Resource::Missing
+                | Resource::NewAddressbook(_)
+                | Resource::NewContact(..)
+                | Resource::NewFile(..)
         ),
     }
 }
@@ -145,7 +153,7 @@ pub fn value(ctx: &PropCtx<'_>, r: &Resource, p: LiveProp) -> Option<Content> {
         ResourceType => Content::Elements(match r {
             Resource::Principal => vec![dav("principal")],
             Resource::Addressbook(_) => vec![dav("collection"), card("addressbook")],
-            Resource::Contact(..) => vec![],
+            Resource::Contact(..) | Resource::File(..) => vec![],
             _ => vec![dav("collection")],
         }),
         DisplayName => Content::Text(ctx.hrefs.phone().to_string()),
@@ -155,7 +163,10 @@ pub fn value(ctx: &PropCtx<'_>, r: &Resource, p: LiveProp) -> Option<Content> {
         GetLastModified => Content::Text(http_date(meta(r)?.modified_at)),
         CreationDate => Content::Text(rfc3339(match r {
             Resource::Addressbook(c) => c.created_at,
-            Resource::Contact(_, m) => m.modified_at,
+            Resource::Contact(_, m) | Resource::File(_, m) | Resource::Folder(_, m) => {
+                m.modified_at
+            }
+            Resource::FilesHome(c) => c.created_at,
             _ => return None,
         })),
         CurrentUserPrincipal | Owner | PrincipalUrl => Content::Hrefs(vec![ctx.hrefs.principal()]),
@@ -165,11 +176,11 @@ pub fn value(ctx: &PropCtx<'_>, r: &Resource, p: LiveProp) -> Option<Content> {
         CurrentUserPrivilegeSet => crate::acl::current_user_privilege_set(r),
         SupportedReportSet => Content::Elements(supported_reports(r)),
         SyncToken => Content::Text(match r {
-            Resource::Addressbook(c) => crate::sync::token_for(c, c.seq),
+            Resource::Addressbook(c) | Resource::FilesHome(c) => crate::sync::token_for(c, c.seq),
             _ => crate::sync::home_token(ctx.home_collections?),
         }),
         GetCtag => Content::Text(match r {
-            Resource::Addressbook(c) => crate::sync::token_for(c, c.seq),
+            Resource::Addressbook(c) | Resource::FilesHome(c) => crate::sync::token_for(c, c.seq),
             _ => crate::sync::home_token(ctx.home_collections?),
         }),
         SupportedAddressData => Content::Elements(
@@ -198,7 +209,7 @@ pub fn value(ctx: &PropCtx<'_>, r: &Resource, p: LiveProp) -> Option<Content> {
 
 fn meta(r: &Resource) -> Option<&ObjectMeta> {
     match r {
-        Resource::Contact(_, m) => Some(m),
+        Resource::Contact(_, m) | Resource::File(_, m) | Resource::Folder(_, m) => Some(m),
         _ => None,
     }
 }
@@ -221,7 +232,9 @@ pub fn supported_reports(r: &Resource) -> Vec<Element> {
             report(NS_DAV, "sync-collection"),
             report(crate::dav::xml::NS_DIALBOOK, "reconcile"),
         ],
-        Resource::AddressbookHome => vec![report(NS_DAV, "sync-collection")],
+        Resource::AddressbookHome | Resource::FilesHome(_) => {
+            vec![report(NS_DAV, "sync-collection")]
+        }
         Resource::Principal => vec![
             report(NS_DAV, "expand-property"),
             report(NS_DAV, "principal-property-search"),

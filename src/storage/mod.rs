@@ -39,6 +39,24 @@
 //!   one batch (`get_objects`).
 //! - Accounts never see each other: every object and collection lookup is scoped by an
 //!   id that callers obtain only through the owning account.
+//!
+//! # Trees (plain WebDAV collections, `CollectionKind::Files`)
+//! A files collection holds a tree flattened into member names: a member's name is its
+//! path relative to the collection, segments joined by `/` (`a/b/c.txt`); a member whose
+//! name ends with `/` is a sub-collection (`a/`, `a/b/`) with an empty body. The parent of
+//! `a/b/c.txt` (and of `a/b/c/`) is the member `a/b/`; the parent of a top-level name is
+//! the collection itself, which always exists. A name and its *twin* (the same path as
+//! the other kind: `a` and `a/`) never both exist.
+//! - [`Storage::put_path`], [`Storage::delete_tree`], [`Storage::copy_tree`] and
+//!   [`Storage::move_tree`] are each one transaction, like every other write. Parent
+//!   existence ([`StorageError::ParentMissing`]), twins, overwrite rules and the
+//!   destination's replacement are decided inside it, after the collection row is locked.
+//! - Every member a tree operation creates, removes or renames gets its own change row
+//!   and sequence number (a rename: one for the old name, deleted, then one for the new
+//!   name), so `changes_since` and sync tokens see tree operations member by member.
+//! - Removed members' bodies are kept as versions and dead properties go with their member
+//!   (deleted, copied, or moved with it), exactly as for single members.
+//! - Prefix matching is by exact string prefix (never `LIKE`, never collation-dependent).
 
 pub mod entities;
 pub mod sea;
@@ -256,6 +274,10 @@ pub enum StorageError {
     /// The database failed; the operation changed nothing.
     #[error("database: {0}")]
     Db(String),
+    /// A tree write's target has no parent collection (RFC 4918 §9.3.1, §9.7.1, §9.8.5:
+    /// HTTP 409): see the tree rules in the module documentation.
+    #[error("parent collection does not exist")]
+    ParentMissing,
     /// Item `index` (0-based) of a [`Storage::put_objects`] batch failed with `error`
     /// (`PreconditionFailed` or `UidConflict`); no item of the batch was written.
     #[error("batch item {index}: {error}")]
@@ -415,6 +437,58 @@ pub trait Storage: Send + Sync + 'static {
         to_name: &str,
         overwrite: bool,
         replacement: Option<&NewObject>,
+    ) -> Result<TransferOutcome>;
+
+    // ----- trees (files collections; see "Trees" in the module documentation) -----
+    /// Metadata of every member whose name starts with `prefix` (all members for `""`),
+    /// ordered by name; never loads bodies. `prefix` is matched as an exact string prefix.
+    async fn list_tree(&self, collection: CollectionId, prefix: &str) -> Result<Vec<ObjectMeta>>;
+    /// `put_object` for a tree member: additionally, inside the same transaction, the
+    /// member's parent must exist (`ParentMissing`) and its twin must not
+    /// (`AlreadyExists`). Everything else (condition, unchanged puts, change rows,
+    /// versions) is exactly `put_object`. A sub-collection is put with a name ending in
+    /// `/` and an empty body.
+    async fn put_path(
+        &self,
+        collection: CollectionId,
+        obj: &NewObject,
+        cond: &Condition,
+    ) -> Result<PutOutcome>;
+    /// Deletes member `name` and, when it is a sub-collection (`name` ends with `/`),
+    /// every member below it, with their dead properties; one deleted change row per
+    /// member, bodies kept as versions. Returns how many members were removed.
+    /// `NotFound` if `name` does not exist (or the collection is gone).
+    async fn delete_tree(&self, collection: CollectionId, name: &str) -> Result<u64>;
+    /// Copies member `from` to `to` inside one collection. `to` must be of the same kind
+    /// as `from` (both end with `/` or neither). For a sub-collection, `deep` copies every
+    /// member below it too (`Depth: infinity`); otherwise only the sub-collection itself
+    /// (`Depth: 0`). Dead properties are copied with each member; versions are not.
+    ///
+    /// The destination exists when `to` or its twin exists: with `overwrite` false that is
+    /// `PreconditionFailed`; with true the whole destination tree (both forms and
+    /// everything below them) is deleted first, as by `delete_tree`, and the outcome says
+    /// `replaced`. Errors: `NotFound` (`from` or the collection missing),
+    /// `ParentMissing` (`to`'s parent missing), `PreconditionFailed` (overwrite refused,
+    /// or `from` and `to` are the same or one lies inside the other, which the caller
+    /// should refuse first).
+    async fn copy_tree(
+        &self,
+        collection: CollectionId,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+        deep: bool,
+    ) -> Result<TransferOutcome>;
+    /// Moves member `from` (and, for a sub-collection, everything below it) to `to`,
+    /// with the same destination, overwrite and error rules as `copy_tree` (always deep).
+    /// Dead properties and kept versions move with each member; each moved member
+    /// appends a deleted change row for its old name and a change row for its new one.
+    async fn move_tree(
+        &self,
+        collection: CollectionId,
+        from: &str,
+        to: &str,
+        overwrite: bool,
     ) -> Result<TransferOutcome>;
 
     // ----- change log -----

@@ -1,4 +1,6 @@
-//! The `sync-collection` REPORT (RFC 6578 §3) on address books and on the home.
+//! The `sync-collection` REPORT (RFC 6578 §3) on address books, on the address-book home
+//! and on the files collection (whose members are reported like a book's, at every depth,
+//! since RFC 6578 `sync-level` 1 on a flattened tree is the whole tree).
 //!
 //! Address book: the client's token is read by [`super::parse_token`] (garbled or foreign
 //! → 403 `valid-sync-token`, never a silent full listing), storage returns the changes
@@ -30,7 +32,8 @@ pub async fn sync_collection(
         address_data: sc.props.address_data.as_ref(),
     };
     match r {
-        Resource::Addressbook(coll) => {
+        Resource::Addressbook(coll) | Resource::FilesHome(coll) => {
+            let files = matches!(r, Resource::FilesHome(_));
             let since = super::parse_token(coll, sc.sync_token.as_deref())
                 .map_err(|_| DavError::condition(Precondition::ValidSyncToken))?;
             let cap = ctx.app.config.limits.sync_page.max(1);
@@ -66,7 +69,11 @@ pub async fn sync_collection(
                     Some(meta) => {
                         let d = dead.get(&meta.name).map(Vec::as_slice).unwrap_or(&[]);
                         let body = bodies.get(&meta.name).map(Vec::as_slice);
-                        let child = Resource::Contact(coll.clone(), meta);
+                        let child = if files {
+                            crate::files::member(coll.clone(), meta)
+                        } else {
+                            Resource::Contact(coll.clone(), meta)
+                        };
                         let ps = propstats(&pctx, &child, &wanted, d, body);
                         w.response(&MsResponse::PropStats {
                             href: ctx.hrefs.of(&child),
@@ -74,7 +81,11 @@ pub async fn sync_collection(
                         });
                     }
                     None => w.response(&MsResponse::Status {
-                        href: ctx.hrefs.contact(&coll.slug, &ch.name),
+                        href: if files {
+                            ctx.hrefs.file(&ch.name)
+                        } else {
+                            ctx.hrefs.contact(&coll.slug, &ch.name)
+                        },
                         status: 404,
                         error: None,
                     }),
@@ -82,7 +93,7 @@ pub async fn sync_collection(
             }
             if changes.truncated {
                 w.response(&MsResponse::Status {
-                    href: ctx.hrefs.addressbook(&coll.slug),
+                    href: ctx.hrefs.of(r),
                     status: 507,
                     error: None,
                 });
