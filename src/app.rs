@@ -67,24 +67,25 @@ impl App {
 /// collection (`/dav/files/{number}/`).
 pub fn default_collections() -> Vec<NewCollection> {
     vec![
-    NewCollection {
-        kind: CollectionKind::Addressbook,
-        slug: DEFAULT_ADDRESSBOOK.into(),
-        sort_order: 0,
-        props: vec![DeadProp {
-            namespace: crate::dav::xml::NS_DAV.into(),
-            name: "displayname".into(),
-            value: "Contacts".into(),
-        }],
-    },
-    NewCollection {
-        kind: CollectionKind::Files,
-        slug: crate::files::FILES_SLUG.into(),
-        sort_order: 0,
-        props: vec![DeadProp {
-            namespace: crate::dav::xml::NS_DAV.into(),
-            name: "displayname".into(),
-            value: "Files".into(),
-        }],
-    }]
+        NewCollection {
+            kind: CollectionKind::Addressbook,
+            slug: DEFAULT_ADDRESSBOOK.into(),
+            sort_order: 0,
+            props: vec![DeadProp {
+                namespace: crate::dav::xml::NS_DAV.into(),
+                name: "displayname".into(),
+                value: "Contacts".into(),
+            }],
+        },
+        NewCollection {
+            kind: CollectionKind::Files,
+            slug: crate::files::FILES_SLUG.into(),
+            sort_order: 0,
+            props: vec![DeadProp {
+                namespace: crate::dav::xml::NS_DAV.into(),
+                name: "displayname".into(),
+                value: "Files".into(),
+            }],
+        },
+    ]
 }

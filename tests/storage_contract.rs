@@ -139,6 +139,13 @@ contract!(
     batch_of_unchanged_items_writes_nothing,
     batch_changes_get_distinct_sequences,
     batch_of_two_thousand,
+    tree_put_path_needs_a_parent_and_refuses_twins,
+    tree_delete_removes_descendants_with_one_change_row_each,
+    tree_copy_deep_and_shallow_carry_props,
+    tree_move_renames_members_props_and_versions,
+    tree_overwrite_rules,
+    tree_prefixes_are_exact,
+    tree_failed_operations_change_nothing,
 );
 
 // ----- helpers -----
@@ -1825,4 +1832,258 @@ async fn batch_of_two_thousand(s: &SeaStorage) {
             Some(old.body.clone())
         );
     }
+}
+
+// ----- trees (files collections) -----
+
+async fn files(s: &SeaStorage, acc: &Account) -> Collection {
+    s.create_collection(
+        acc.id,
+        &NewCollection {
+            kind: CollectionKind::Files,
+            slug: "files".into(),
+            sort_order: 0,
+            props: vec![],
+        },
+    )
+    .await
+    .expect("files collection")
+}
+
+fn file(name: &str, text: &str) -> NewObject {
+    NewObject {
+        name: name.to_owned(),
+        uid: String::new(),
+        etag: etag(text.as_bytes()),
+        content_type: "application/octet-stream".into(),
+        body: text.as_bytes().to_vec(),
+    }
+}
+
+fn dir(name: &str) -> NewObject {
+    NewObject {
+        name: name.to_owned(),
+        uid: String::new(),
+        etag: etag(b""),
+        content_type: "httpd/unix-directory".into(),
+        body: Vec::new(),
+    }
+}
+
+async fn mk(s: &SeaStorage, c: &Collection, obj: NewObject) {
+    s.put_path(c.id, &obj, &Condition::None)
+        .await
+        .unwrap_or_else(|e| panic!("put_path {}: {e}", obj.name));
+}
+
+async fn tree(s: &SeaStorage, c: &Collection, prefix: &str) -> Vec<String> {
+    names(&s.list_tree(c.id, prefix).await.expect("list_tree"))
+}
+
+async fn body(s: &SeaStorage, c: &Collection, name: &str) -> Option<Vec<u8>> {
+    s.get_objects(c.id, &[name.to_owned()])
+        .await
+        .expect("get")
+        .pop()
+        .map(|o| o.body)
+}
+
+async fn tree_put_path_needs_a_parent_and_refuses_twins(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    let before = reload(s, &c).await.seq;
+    assert!(matches!(
+        s.put_path(c.id, &file("a/f", "x"), &Condition::None).await,
+        Err(StorageError::ParentMissing)
+    ));
+    assert!(matches!(
+        s.put_path(c.id, &dir("a/b/"), &Condition::None).await,
+        Err(StorageError::ParentMissing)
+    ));
+    assert_eq!(
+        reload(s, &c).await.seq,
+        before,
+        "a refused put advances nothing"
+    );
+    mk(s, &c, dir("a/")).await;
+    mk(s, &c, dir("a/b/")).await;
+    mk(s, &c, file("a/b/f", "x")).await;
+    // A file and a collection never share a path.
+    assert!(matches!(
+        s.put_path(c.id, &file("a", "x"), &Condition::None).await,
+        Err(StorageError::AlreadyExists)
+    ));
+    assert!(matches!(
+        s.put_path(c.id, &dir("a/b/f/"), &Condition::None).await,
+        Err(StorageError::AlreadyExists)
+    ));
+    // Conditions still apply: MKCOL is `If-None-Match: *`.
+    assert!(matches!(
+        s.put_path(c.id, &dir("a/"), &Condition::IfNoneMatchAny)
+            .await,
+        Err(StorageError::PreconditionFailed)
+    ));
+    assert_eq!(tree(s, &c, "").await, ["a/", "a/b/", "a/b/f"]);
+    assert_eq!(changes_after(s, &c, before).await.len(), 3);
+}
+
+async fn tree_delete_removes_descendants_with_one_change_row_each(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    mk(s, &c, dir("d/")).await;
+    mk(s, &c, dir("d/e/")).await;
+    mk(s, &c, file("d/e/f", "x")).await;
+    mk(s, &c, file("d2", "sibling")).await;
+    s.patch_props(member(&c, "d/e/f"), &[PropOp::Set(prop("urn:x", "p", "v"))])
+        .await
+        .unwrap();
+    let before = reload(s, &c).await.seq;
+    assert_eq!(s.delete_tree(c.id, "d/").await.unwrap(), 3);
+    assert_eq!(tree(s, &c, "").await, ["d2"]);
+    assert_eq!(reload(s, &c).await.seq, before + 3);
+    let mut ch = changes_after(s, &c, before).await;
+    ch.sort();
+    assert_eq!(
+        ch,
+        [
+            ("d/".to_string(), false),
+            ("d/e/".to_string(), false),
+            ("d/e/f".to_string(), false)
+        ]
+    );
+    assert!(s.member_props(c.id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.delete_tree(c.id, "d/").await,
+        Err(StorageError::NotFound)
+    ));
+    // The deleted file's bytes are kept as a version.
+    assert_eq!(
+        s.object_version(c.id, "d/e/f", &etag(b"x")).await.unwrap(),
+        Some(b"x".to_vec())
+    );
+}
+
+async fn tree_copy_deep_and_shallow_carry_props(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    mk(s, &c, dir("src/")).await;
+    mk(s, &c, file("src/f", "one")).await;
+    s.patch_props(member(&c, "src/f"), &[PropOp::Set(prop("urn:x", "p", "v"))])
+        .await
+        .unwrap();
+    let before = reload(s, &c).await.seq;
+    let out = s
+        .copy_tree(c.id, "src/", "deep/", false, true)
+        .await
+        .unwrap();
+    assert!(!out.replaced);
+    assert_eq!(body(s, &c, "deep/f").await, Some(b"one".to_vec()));
+    assert_eq!(
+        s.get_props(member(&c, "deep/f")).await.unwrap(),
+        [prop("urn:x", "p", "v")]
+    );
+    assert_eq!(reload(s, &c).await.seq, before + 2);
+    s.copy_tree(c.id, "src/", "flat/", false, false)
+        .await
+        .unwrap();
+    assert_eq!(tree(s, &c, "flat/").await, ["flat/"]);
+    // The source is untouched.
+    assert_eq!(tree(s, &c, "src/").await, ["src/", "src/f"]);
+}
+
+async fn tree_move_renames_members_props_and_versions(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    mk(s, &c, dir("m/")).await;
+    mk(s, &c, file("m/f", "v1")).await;
+    mk(s, &c, file("m/f", "v2")).await;
+    s.patch_props(member(&c, "m/f"), &[PropOp::Set(prop("urn:x", "p", "v"))])
+        .await
+        .unwrap();
+    let before = reload(s, &c).await.seq;
+    let out = s.move_tree(c.id, "m/", "n/", true).await.unwrap();
+    assert!(!out.replaced);
+    assert_eq!(tree(s, &c, "").await, ["n/", "n/f"]);
+    assert_eq!(
+        s.get_props(member(&c, "n/f")).await.unwrap(),
+        [prop("urn:x", "p", "v")]
+    );
+    assert_eq!(
+        s.object_version(c.id, "n/f", &etag(b"v1")).await.unwrap(),
+        Some(b"v1".to_vec())
+    );
+    // Two change rows per moved member: the old name gone, the new one there.
+    assert_eq!(reload(s, &c).await.seq, before + 4);
+    let mut ch = changes_after(s, &c, before).await;
+    ch.sort();
+    assert_eq!(
+        ch,
+        [
+            ("m/".to_string(), false),
+            ("m/f".to_string(), false),
+            ("n/".to_string(), true),
+            ("n/f".to_string(), true)
+        ]
+    );
+}
+
+async fn tree_overwrite_rules(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    mk(s, &c, file("f", "new")).await;
+    mk(s, &c, dir("g/")).await;
+    mk(s, &c, file("g/old", "old")).await;
+    // `g` exists as a collection: the twin of the file name `g` counts as the destination.
+    assert!(matches!(
+        s.copy_tree(c.id, "f", "g", false, true).await,
+        Err(StorageError::PreconditionFailed)
+    ));
+    let out = s.copy_tree(c.id, "f", "g", true, true).await.unwrap();
+    assert!(out.replaced);
+    assert_eq!(tree(s, &c, "").await, ["f", "g"]);
+    assert_eq!(body(s, &c, "g").await, Some(b"new".to_vec()));
+    assert!(matches!(
+        s.move_tree(c.id, "f", "g", false).await,
+        Err(StorageError::PreconditionFailed)
+    ));
+    assert!(s.move_tree(c.id, "f", "g", true).await.unwrap().replaced);
+    assert_eq!(tree(s, &c, "").await, ["g"]);
+}
+
+async fn tree_prefixes_are_exact(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    for d in ["a_/", "ab/", "A%/", "Ab/", "é/"] {
+        mk(s, &c, dir(d)).await;
+        mk(s, &c, file(&format!("{d}x"), d)).await;
+    }
+    assert_eq!(tree(s, &c, "a_/").await, ["a_/", "a_/x"]);
+    assert_eq!(tree(s, &c, "A%/").await, ["A%/", "A%/x"]);
+    assert_eq!(tree(s, &c, "é/").await, ["é/", "é/x"]);
+    assert_eq!(s.delete_tree(c.id, "a_/").await.unwrap(), 2);
+    assert_eq!(tree(s, &c, "ab/").await, ["ab/", "ab/x"]);
+    assert_eq!(tree(s, &c, "Ab/").await, ["Ab/", "Ab/x"]);
+}
+
+async fn tree_failed_operations_change_nothing(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = files(s, &a).await;
+    mk(s, &c, dir("p/")).await;
+    mk(s, &c, file("p/f", "x")).await;
+    let before = reload(s, &c).await.seq;
+    assert!(matches!(
+        s.copy_tree(c.id, "p/", "missing/p/", true, true).await,
+        Err(StorageError::ParentMissing)
+    ));
+    assert!(matches!(
+        s.move_tree(c.id, "p/", "p/inside/", true).await,
+        Err(StorageError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        s.copy_tree(c.id, "nothing", "x", true, true).await,
+        Err(StorageError::NotFound)
+    ));
+    assert_eq!(reload(s, &c).await.seq, before);
+    assert_eq!(tree(s, &c, "").await, ["p/", "p/f"]);
+    assert!(changes_after(s, &c, before).await.is_empty());
 }

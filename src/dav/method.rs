@@ -76,9 +76,7 @@ pub fn allowed(r: &Resource) -> &'static [Method] {
         Resource::NewContact(..) => &[Options, Put],
         Resource::FilesRoot => &[Options, Get, Head, Propfind],
         Resource::FilesHome(_) => &[Options, Get, Head, Propfind, Proppatch, Report],
-        Resource::Folder(..) => &[
-            Options, Get, Head, Delete, Propfind, Proppatch, Copy, Move,
-        ],
+        Resource::Folder(..) => &[Options, Get, Head, Delete, Propfind, Proppatch, Copy, Move],
         Resource::File(..) => &[
             Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
         ],

@@ -215,9 +215,7 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         (
             Report::SyncCollection(s),
             Resource::Addressbook(_) | Resource::AddressbookHome | Resource::FilesHome(_),
-        ) => {
-            crate::sync::report::sync_collection(ctx, r, s).await
-        }
+        ) => crate::sync::report::sync_collection(ctx, r, s).await,
         (Report::PrincipalSearchPropertySet, Resource::Principal) => Ok(response::with_body(
             StatusCode::OK,
             response::XML,

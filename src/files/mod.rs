@@ -121,11 +121,8 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     } else {
         obj.meta.content_type.as_str()
     };
-    let mut resp = response::with_body(
-        StatusCode::OK,
-        ct,
-        if head { Vec::new() } else { obj.body },
-    );
+    let mut resp =
+        response::with_body(StatusCode::OK, ct, if head { Vec::new() } else { obj.body });
     let h = resp.headers_mut();
     h.insert(header::ETAG, quoted(&obj.meta.etag));
     if let Ok(v) = HeaderValue::from_str(&crate::props::http_date(obj.meta.modified_at)) {
@@ -244,7 +241,9 @@ async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         Resource::Folder(c, m) => {
             // §9.6.1: a collection is deleted with Depth infinity; nothing else is allowed.
             if headers::depth(&ctx.req.headers, Depth::Infinity)? != Depth::Infinity {
-                return Err(DavError::bad_request("DELETE of a collection needs Depth: infinity"));
+                return Err(DavError::bad_request(
+                    "DELETE of a collection needs Depth: infinity",
+                ));
             }
             ctx.app.storage.delete_tree(c.id, &m.name).await?;
         }
@@ -290,8 +289,9 @@ async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response
     let to_base = match &dest {
         Path::Files(n, segs) if ctx.owns(n) && !segs.is_empty() => segs.join("/"),
         _ => {
-            return Err(DavError::forbidden()
-                .with_reason("destination is not inside this account's files"));
+            return Err(
+                DavError::forbidden().with_reason("destination is not inside this account's files")
+            );
         }
     };
     let is_dir = from.ends_with('/');
@@ -312,7 +312,9 @@ async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response
     let out = if is_move {
         // §9.9.2: MOVE of a collection acts as Depth infinity and accepts nothing else.
         if is_dir && depth != Depth::Infinity {
-            return Err(DavError::bad_request("MOVE of a collection needs Depth: infinity"));
+            return Err(DavError::bad_request(
+                "MOVE of a collection needs Depth: infinity",
+            ));
         }
         storage.move_tree(c.id, from, &to, overwrite).await
     } else {

@@ -1120,7 +1120,10 @@ async fn insert_collection<C: ConnectionTrait>(
 
 /// `substr(col, 1, chars(prefix)) = prefix`: an exact, collation-independent prefix match
 /// that SQLite and PostgreSQL evaluate alike (both count characters).
-fn has_prefix(col: impl sea_orm::sea_query::IntoColumnRef, prefix: &str) -> sea_orm::sea_query::SimpleExpr {
+fn has_prefix(
+    col: impl sea_orm::sea_query::IntoColumnRef,
+    prefix: &str,
+) -> sea_orm::sea_query::SimpleExpr {
     let n = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
     Expr::expr(
         Func::cust(Alias::new("substr"))
@@ -2042,7 +2045,9 @@ impl SeaStorage {
             let names: BTreeSet<&str> = renamed.iter().map(String::as_str).collect();
             prune_versions(c, coll, &names, self.keep_versions).await?;
         }
-        let after = bump(c, coll, seqs.used()).await?.ok_or(StorageError::NotFound)?;
+        let after = bump(c, coll, seqs.used())
+            .await?
+            .ok_or(StorageError::NotFound)?;
         if after.seq != seqs.next {
             return Err(StorageError::Db(
                 "collection sequence moved under lock".into(),
