@@ -35,8 +35,8 @@ impl App {
     }
 
     /// The seed's "the address book of this number does not exist yet → store it": on the
-    /// first authenticated request of an account its default address book comes into
-    /// being (the principal and home are virtual). Idempotent; at most one storage call
+    /// first authenticated request of an account its default address book and its files
+    /// collection come into being (the principal and home are virtual). Idempotent; at most one storage call
     /// per account and process.
     pub async fn ensure_defaults(&self, account: &Account) -> Result<(), StorageError> {
         if self

@@ -49,6 +49,13 @@
 //! - **Dead properties** of a member are deleted with it, moved with it and copied with it;
 //!   a `PUT` that replaces a member keeps them. Changing a dead property does not advance
 //!   the sequence (it is not a change to the member's bytes).
+//! - **Trees** (files collections). Prefix matches are `substr(name, 1, n) = prefix` with
+//!   `n` in characters (both databases count characters), never `LIKE` (SQLite folds ASCII
+//!   case there and `%`/`_` would need escaping) nor a collation-dependent range. A tree
+//!   operation locks the collection with `seq + 0`, reads the member ids it touches,
+//!   checks parent, twin and overwrite, then works member by member (bodies are copied
+//!   with `INSERT … SELECT`, never loaded), numbering each change row `seq+1, seq+2, …`,
+//!   and finally advances the sequence by the number of change rows.
 //! - **Errors.** Unique violations become `AlreadyExists` where the contract says so,
 //!   foreign-key violations (an account that does not exist) become `NotFound`, every
 //!   other database error becomes `StorageError::Db`; nothing here panics on a database
