@@ -340,6 +340,32 @@ mod tests {
     }
 
     #[test]
+    fn files_paths_keep_every_segment() {
+        assert_eq!(parse_path("/dav/files"), Path::FilesRoot);
+        assert_eq!(
+            parse_path("/dav/files/+4420/"),
+            Path::Files("+4420".into(), vec![])
+        );
+        assert_eq!(
+            parse_path("/dav/files/+4420/a/b%20c/d.txt"),
+            Path::Files(
+                "+4420".into(),
+                vec!["a".into(), "b c".into(), "d.txt".into()]
+            )
+        );
+        assert_eq!(parse_path("/dav/files/+4420/a/../b"), Path::Unknown);
+    }
+
+    #[test]
+    fn file_hrefs_encode_segments_and_mark_collections() {
+        let h = Hrefs {
+            phone: "+4420".into(),
+        };
+        assert_eq!(h.file("a b/c?.txt"), "/dav/files/+4420/a%20b/c%3F.txt");
+        assert_eq!(h.file("a/b/"), "/dav/files/+4420/a/b/");
+    }
+
+    #[test]
     fn absolute_url_href_reduces_to_path() {
         assert_eq!(href_path("http://h:1/dav/x"), "/dav/x");
         assert_eq!(href_path("/dav/x"), "/dav/x");
