@@ -336,3 +336,14 @@ async fn file_changes_advance_the_files_sync_token() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn unstorable_names_are_4xx() {
+    let s = TestServer::start().await;
+    let a = s.account(ALICE, PW).await;
+    assert_eq!(put(&a, "nul%00byte", b"x").await, 400);
+    assert_eq!(mkcol(&a, "bell%07/").await, 400);
+    let long = "x".repeat(2000);
+    assert_eq!(put(&a, &long, b"x").await, 414);
+    s.stop().await;
+}

@@ -38,6 +38,21 @@ pub const FOLDER_TYPE: &str = "httpd/unix-directory";
 /// Content type recorded for a PUT without one (RFC 9110 §8.3).
 const DEFAULT_TYPE: &str = "application/octet-stream";
 
+/// Longest member path accepted, in bytes (index keys stay well inside PostgreSQL's limit).
+pub const MAX_PATH: usize = 1024;
+
+/// Refuses a member path the store cannot hold: too long (414), or with a control
+/// character, which no file manager sends and PostgreSQL text cannot hold NUL (400).
+fn check_name(name: &str) -> Result<(), DavError> {
+    if name.len() > MAX_PATH {
+        return Err(DavError::new(StatusCode::URI_TOO_LONG).with_reason("path too long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DavError::bad_request("control character in path"));
+    }
+    Ok(())
+}
+
 /// The resource of a files member: a sub-collection when its name ends with `/`.
 pub fn member(c: Collection, m: ObjectMeta) -> Resource {
     if m.name.ends_with('/') {
@@ -161,6 +176,7 @@ async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         Resource::NewFile(c, n) => (c, n.clone()),
         _ => return Err(not_allowed(r)),
     };
+    check_name(&name)?;
     let cond = headers::condition(&ctx.req.headers)?;
     let content_type = ctx
         .req
@@ -204,6 +220,7 @@ async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let Resource::NewFile(c, name) = r else {
         return Err(not_allowed(r));
     };
+    check_name(name)?;
     if !ctx.req.body.is_empty() {
         // §9.3: the server does not understand any MKCOL body on a plain collection.
         return Err(DavError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
@@ -294,6 +311,7 @@ async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response
             );
         }
     };
+    check_name(&to_base)?;
     let is_dir = from.ends_with('/');
     let to = if is_dir {
         format!("{to_base}/")
