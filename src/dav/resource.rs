@@ -75,13 +75,23 @@ pub enum Path {
 }
 
 /// Splits and percent-decodes a request path. `Unknown` for anything outside the URL
-/// space (including segments that do not decode to UTF-8 or contain `/`).
+/// space (including segments that do not decode to UTF-8, contain `/` or a control
+/// character).
 pub fn parse_path(path: &str) -> Path {
     let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut segs = Vec::with_capacity(raw.len());
     for s in raw {
         match percent_decode_str(s).decode_utf8() {
-            Ok(d) if !d.contains('/') && d != "." && d != ".." => segs.push(d.into_owned()),
+            // A control character (NUL above all, which PostgreSQL text cannot hold) is
+            // never part of a name we store: such a path is outside the URL space.
+            Ok(d)
+                if !d.contains('/')
+                    && d != "."
+                    && d != ".."
+                    && !d.chars().any(char::is_control) =>
+            {
+                segs.push(d.into_owned())
+            }
             _ => return Path::Unknown,
         }
     }
@@ -329,6 +339,7 @@ mod tests {
     fn dot_segments_and_encoded_slashes_are_unknown() {
         assert_eq!(parse_path("/dav/addressbooks/+1/../x"), Path::Unknown);
         assert_eq!(parse_path("/dav/addressbooks/+1/a%2Fb/"), Path::Unknown);
+        assert_eq!(parse_path("/dav/files/+1/a%00b"), Path::Unknown);
     }
 
     #[test]

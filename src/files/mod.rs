@@ -41,14 +41,11 @@ const DEFAULT_TYPE: &str = "application/octet-stream";
 /// Longest member path accepted, in bytes (index keys stay well inside PostgreSQL's limit).
 pub const MAX_PATH: usize = 1024;
 
-/// Refuses a member path the store cannot hold: too long (414), or with a control
-/// character, which no file manager sends and PostgreSQL text cannot hold NUL (400).
+/// Refuses a member path too long to store (414). Paths with control characters never
+/// get here: `dav::resource::parse_path` puts them outside the URL space (404).
 fn check_name(name: &str) -> Result<(), DavError> {
     if name.len() > MAX_PATH {
         return Err(DavError::new(StatusCode::URI_TOO_LONG).with_reason("path too long"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DavError::bad_request("control character in path"));
     }
     Ok(())
 }
