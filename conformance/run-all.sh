@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Known suites, in run order; a suite whose script is absent is skipped.
-SUITES=(vdirsyncer litmus khard python-caldav)
+SUITES=(vdirsyncer litmus khard python-caldav caldav-server-tester)
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-480}"
 
 if [ $# -gt 0 ]; then SUITES=("$@"); fi
