@@ -105,3 +105,20 @@ async fn first_login_creates_the_default_address_book() {
     assert_eq!(r.status, 207);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn principal_property_search_on_the_principal_collection_finds_the_own_principal() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let q = r#"<?xml version="1.0"?><D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop><D:match>4420</D:match></D:property-search><D:prop><D:displayname/></D:prop></D:principal-property-search>"#;
+    for path in ["/dav/principals/", "/", "/dav/"] {
+        let ms = c.report(path, "0", q).await.ms();
+        assert_eq!(ms.responses.len(), 1, "{path}");
+        assert_eq!(ms.responses[0].href, "/dav/principals/+442079460001/");
+        assert_eq!(
+            ms.responses[0].text("displayname").as_deref(),
+            Some("+442079460001")
+        );
+    }
+    srv.stop().await;
+}

@@ -62,10 +62,12 @@ use Method::*;
 /// The methods a resource answers (other than 404 for `Missing`).
 pub fn allowed(r: &Resource) -> &'static [Method] {
     match r {
-        Resource::Root
-        | Resource::DavRoot
-        | Resource::PrincipalsRoot
-        | Resource::AddressbooksRoot => &[Options, Get, Head, Propfind],
+        // REPORT for principal searches (RFC 3744 §9.4), which clients send to the
+        // principal collection or the root.
+        Resource::Root | Resource::DavRoot | Resource::PrincipalsRoot => {
+            &[Options, Get, Head, Propfind, Report]
+        }
+        Resource::AddressbooksRoot => &[Options, Get, Head, Propfind],
         Resource::Principal => &[Options, Propfind, Report],
         Resource::AddressbookHome => &[Options, Propfind, Proppatch, Report],
         Resource::Addressbook(_) => &[Options, Propfind, Proppatch, Report, Delete, Post],

@@ -216,12 +216,19 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             Report::SyncCollection(s),
             Resource::Addressbook(_) | Resource::AddressbookHome | Resource::FilesHome(_),
         ) => crate::sync::report::sync_collection(ctx, r, s).await,
-        (Report::PrincipalSearchPropertySet, Resource::Principal) => Ok(response::with_body(
+        (
+            Report::PrincipalSearchPropertySet,
+            Resource::Principal | Resource::PrincipalsRoot | Resource::Root | Resource::DavRoot,
+        ) => Ok(response::with_body(
             StatusCode::OK,
             response::XML,
             PRINCIPAL_SEARCH_PROPERTY_SET.as_bytes().to_vec(),
         )),
-        (Report::PrincipalPropertySearch | Report::ExpandProperty(_), Resource::Principal) => {
+        (
+            Report::PrincipalPropertySearch,
+            Resource::PrincipalsRoot | Resource::Root | Resource::DavRoot,
+        )
+        | (Report::PrincipalPropertySearch | Report::ExpandProperty(_), Resource::Principal) => {
             // One principal per account and no sharing yet: the answer is always the
             // caller's own principal with its basic properties.
             let pf = xml::PropFind::Prop(vec![
@@ -237,7 +244,7 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             let mut w = MultistatusWriter::begin();
             w.response(&MsResponse::PropStats {
                 href: ctx.hrefs.principal(),
-                propstats: propfind::propstats(&pctx, r, &wanted, &[], None),
+                propstats: propfind::propstats(&pctx, &Resource::Principal, &wanted, &[], None),
             });
             Ok(response::multistatus(w.finish(None)))
         }
