@@ -59,9 +59,13 @@ log "cargo build --release --locked -p dialbook -p dialbook-bench"
 DIALBOOK_BIN="$REPO/target/release/dialbook"
 BENCH_BIN="$REPO/target/release/dialbook-bench"
 
+installed() { # NAME VERSION: whether the venv holds exactly that version
+  local out
+  out="$("$VENV/bin/pip" show "$1" 2>/dev/null || true)"
+  [[ "$out" == *$'\nVersion: '"$2"$'\n'* ]]
+}
 if [ ! -x "$VENV/bin/radicale" ] || [ ! -x "$VENV/bin/xandikos" ] \
-  || ! "$VENV/bin/pip" show radicale 2>/dev/null | grep -qx "Version: $RADICALE_VERSION" \
-  || ! "$VENV/bin/pip" show xandikos 2>/dev/null | grep -qx "Version: $XANDIKOS_VERSION"; then
+  || ! installed radicale "$RADICALE_VERSION" || ! installed xandikos "$XANDIKOS_VERSION"; then
   log "installing radicale==$RADICALE_VERSION xandikos==$XANDIKOS_VERSION into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check \

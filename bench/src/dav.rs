@@ -171,6 +171,13 @@ pub fn entries(doc: &str) -> Vec<Entry> {
         .collect()
 }
 
+/// Whether a sync-collection answer was truncated (RFC 6578 §3.6: a response with 507).
+pub fn truncated(doc: &str) -> bool {
+    element_spans(doc, "status")
+        .into_iter()
+        .any(|(s, e)| doc[s..e].contains(" 507"))
+}
+
 impl Dav {
     pub fn new(book: &str, user: Option<&str>, password: Option<&str>) -> Result<Dav> {
         let book = if book.ends_with('/') {
