@@ -514,3 +514,40 @@ async fn when_the_base_version_is_gone_a_stale_write_falls_back_to_the_two_way_m
     );
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_merge_two_concurrent_puts_from_the_same_etag_both_keep_their_edits() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    for round in 0..10 {
+        // A fresh card each round: the two edits touch different fields of the same base.
+        let uid = format!("race-{round}");
+        let p = c.card_path(&format!("{uid}.vcf"));
+        c.put_vcard(&p, person(&uid, 11, "NOTE:base\r\n").as_bytes(), &[])
+            .await;
+        let etag = c.get(&p).await.etag().unwrap();
+        let a = person(
+            &uid,
+            11,
+            &format!("NOTE:base\r\nEMAIL:a{round}@example.org\r\n"),
+        );
+        let b = person(
+            &uid,
+            11,
+            &format!("NOTE:base\r\nTEL;type=WORK:+44 20 7946 1{round:03}\r\n"),
+        );
+        let cond = [("If-Match", etag.as_str())];
+        let (ra, rb) = tokio::join!(
+            c.put_vcard(&p, a.as_bytes(), &cond),
+            c.put_vcard(&p, b.as_bytes(), &cond)
+        );
+        assert_eq!((ra.status, rb.status), (204, 204), "round {round}");
+        let g = c.get(&p).await.body;
+        assert!(
+            g.contains(&format!("a{round}@example.org"))
+                && g.contains(&format!("7946 1{round:03}")),
+            "round {round}: an accepted edit was lost:\n{g}"
+        );
+    }
+    srv.stop().await;
+}

@@ -208,6 +208,37 @@ async fn merge_into(
     Err(DavError::precondition_failed().with_reason("the card kept changing; try again"))
 }
 
+/// Whether a write failed only because its `If-Match` no longer named the current ETag.
+fn is_stale(e: &DavError) -> bool {
+    e.status == StatusCode::PRECONDITION_FAILED && e.condition.is_none()
+}
+
+/// A PUT whose `If-Match` names an older version: the book's conflict policy decides.
+async fn stale_write(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    tags: &[String],
+    ing: Ingested,
+) -> Result<Response, DavError> {
+    match policy(ctx, coll).await? {
+        ConflictPolicy::Reject => Err(DavError::precondition_failed()),
+        ConflictPolicy::ClientWins => store(ctx, coll, name, &Condition::None, ing).await,
+        // Nothing is written; without an ETag the client re-fetches the server's version.
+        ConflictPolicy::ServerWins => Ok(response::status(StatusCode::NO_CONTENT)),
+        ConflictPolicy::Merge => {
+            let mut base = None;
+            for t in tags {
+                if let Some(b) = ctx.app.storage.object_version(coll.id, name, t).await? {
+                    base = Some(b);
+                    break;
+                }
+            }
+            merge_into(ctx, coll, name, ing, base).await
+        }
+    }
+}
+
 /// PUT of a card.
 pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let cond = headers::condition(&ctx.req.headers)?;
@@ -222,33 +253,20 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                 // The patent's unconditional upload onto an existing record.
                 Condition::None => merge_into(ctx, coll, &meta.name, ing, None).await,
                 Condition::IfMatch(tags) if !tags.contains(&meta.etag) => {
-                    match policy(ctx, coll).await? {
-                        ConflictPolicy::Reject => Err(DavError::precondition_failed()),
-                        ConflictPolicy::ClientWins => {
-                            store(ctx, coll, &meta.name, &Condition::None, ing).await
+                    stale_write(ctx, coll, &meta.name, tags, ing).await
+                }
+                // A current If-Match (an intentional replace): as sent, with storage
+                // checking the condition inside the write. If another writer got in
+                // between, the If-Match has become stale: the policy decides.
+                Condition::IfMatch(tags) => {
+                    match store(ctx, coll, &meta.name, &cond, ing.clone()).await {
+                        Err(e) if is_stale(&e) => {
+                            stale_write(ctx, coll, &meta.name, tags, ing).await
                         }
-                        // Nothing is written; without an ETag the client re-fetches the
-                        // server's version.
-                        ConflictPolicy::ServerWins => Ok(response::status(StatusCode::NO_CONTENT)),
-                        ConflictPolicy::Merge => {
-                            let mut base = None;
-                            for t in tags {
-                                if let Some(b) = ctx
-                                    .app
-                                    .storage
-                                    .object_version(coll.id, &meta.name, t)
-                                    .await?
-                                {
-                                    base = Some(b);
-                                    break;
-                                }
-                            }
-                            merge_into(ctx, coll, &meta.name, ing, base).await
-                        }
+                        other => other,
                     }
                 }
-                // Current If-Match (an intentional replace) or If-None-Match: as sent,
-                // with storage checking the condition inside the write.
+                // If-None-Match and If-Match: * go to storage as they are.
                 _ => store(ctx, coll, &meta.name, &cond, ing).await,
             }
         }
