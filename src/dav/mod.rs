@@ -49,8 +49,10 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Whether a URL's number segment names the authenticated account.
     pub fn owns(&self, number: &str) -> bool {
-        crate::phone::normalize(number, self.app.config.region.as_deref())
-            .is_ok_and(|p| p == self.account.phone)
+        // The canonical form (what our own hrefs carry) needs no parsing.
+        number == self.account.phone
+            || crate::phone::normalize(number, self.app.config.region.as_deref())
+                .is_ok_and(|p| p == self.account.phone)
     }
 }
 

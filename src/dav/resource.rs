@@ -168,7 +168,9 @@ pub async fn resolve(
     region: Option<&str>,
     path: &Path,
 ) -> Result<Resource, StorageError> {
-    let mine = |n: &str| crate::phone::normalize(n, region).is_ok_and(|p| p == account.phone);
+    let mine = |n: &str| {
+        n == account.phone || crate::phone::normalize(n, region).is_ok_and(|p| p == account.phone)
+    };
     Ok(match path {
         Path::Root => Resource::Root,
         Path::DavRoot => Resource::DavRoot,

@@ -22,7 +22,32 @@ pub struct InvalidNumber;
 /// as an international number without `+`. The first reading that libphonenumber's
 /// metadata calls valid wins, so `2025550123` with region US is `+12025550123` while
 /// `442079460000` with region US is `+442079460000`.
+///
+/// Results are memoised (the function is pure and libphonenumber's validation is
+/// regex-heavy: the profile showed it as a third of a multiget's CPU before); the memo is
+/// bounded and simply cleared when full.
 pub fn normalize(input: &str, region: Option<&str>) -> Result<String, InvalidNumber> {
+    let key = (input.to_string(), region.map(str::to_string));
+    if let Some(hit) = MEMO.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return hit;
+    }
+    let result = normalize_uncached(input, region);
+    if let Ok(mut m) = MEMO.lock() {
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(key, result.clone());
+    }
+    result
+}
+
+type MemoKey = (String, Option<String>);
+const MEMO_MAX: usize = 4096;
+static MEMO: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<MemoKey, Result<String, InvalidNumber>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn normalize_uncached(input: &str, region: Option<&str>) -> Result<String, InvalidNumber> {
     let decoded = percent_encoding::percent_decode_str(input.trim()).decode_utf8_lossy();
     // Keep digits and a leading plus; drop the separators people type.
     let mut cleaned = String::with_capacity(decoded.len());

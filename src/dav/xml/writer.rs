@@ -291,35 +291,62 @@ pub fn error_body(condition: &Element) -> String {
 
 /// Whether `c` may not appear literally in XML 1.0 (neither as text nor as a character
 /// reference): C0 controls other than tab, LF and CR, and the non-characters U+FFFE/FFFF.
+#[cfg(test)]
 fn is_forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Escapes with the given extra rule for whitespace characters.
+///
+/// Works on bytes and copies runs of ordinary text in one piece: every character that
+/// needs attention is ASCII, except U+FFFE/U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`), so
+/// only `0xEF` lead bytes need a closer look. This is the hot path of every multiget
+/// (card bodies are full of CRLF).
 fn escape_impl(s: &str, attr: bool) -> Cow<'_, str> {
-    let needs = |c: char| {
-        matches!(c, '<' | '>' | '&' | '"' | '\r')
-            || (attr && matches!(c, '\n' | '\t'))
-            || is_forbidden(c)
+    let bytes = s.as_bytes();
+    let special = |b: u8| {
+        matches!(b, b'<' | b'>' | b'&' | b'"' | b'\r' | 0xEF)
+            || (b < 0x20 && (attr || !matches!(b, b'\n' | b'\t')))
     };
-    let Some(first) = s.find(needs) else {
+    let Some(first) = bytes.iter().position(|&b| special(b)) else {
         return Cow::Borrowed(s);
     };
-    let mut out = String::with_capacity(s.len() + 16);
-    out.push_str(&s[..first]);
-    for c in s[first..].chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\t' if attr => out.push_str("&#9;"),
-            c if is_forbidden(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
+    let mut out = String::with_capacity(s.len() + s.len() / 16 + 16);
+    let mut last = 0;
+    let mut i = first;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !special(b) {
+            i += 1;
+            continue;
         }
+        let (replacement, width) = match b {
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'&' => ("&amp;", 1),
+            b'"' => ("&quot;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\n' => ("&#10;", 1),
+            b'\t' => ("&#9;", 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                ("\u{FFFD}", 3)
+            }
+            // Any other character starting with 0xEF is ordinary text.
+            0xEF => {
+                i += 1;
+                continue;
+            }
+            // C0 controls XML 1.0 cannot carry.
+            _ => ("\u{FFFD}", 1),
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(replacement);
+        i += width;
+        last = i;
     }
+    out.push_str(&s[last..]);
     Cow::Owned(out)
 }
 
@@ -372,6 +399,51 @@ fn reason(status: u16) -> &'static str {
 /// The reason phrase line for `<D:status>`: `HTTP/1.1 207 Multi-Status`.
 pub fn status_line(status: u16) -> String {
     format!("HTTP/1.1 {status} {}", reason(status))
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    /// The character-by-character definition the byte-level escaper must agree with.
+    fn reference(s: &str, attr: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\r' => out.push_str("&#13;"),
+                '\n' if attr => out.push_str("&#10;"),
+                '\t' if attr => out.push_str("&#9;"),
+                c if is_forbidden(c) => out.push('\u{FFFD}'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn byte_level_escaping_matches_the_character_definition() {
+        let samples = [
+            "plain",
+            "BEGIN:VCARD\r\nFN:Zoë <z@x> & \"co\"\r\nEND:VCARD\r\n",
+            "ｱｲｳ half-width katakana (EF BD ..) and \u{FFFD} and \u{FFFE}\u{FFFF} end",
+            "\u{0}\u{8}\u{B}\u{1F}\t\n",
+            "日本語\r\n\u{EFFF}\u{F000}",
+            "",
+        ];
+        for s in samples {
+            for attr in [false, true] {
+                assert_eq!(
+                    escape_impl(s, attr),
+                    reference(s, attr),
+                    "{s:?} attr={attr}"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
