@@ -37,28 +37,13 @@ CALDAV_VERSION="${CALDAV_VERSION:-3.6.0}"
 CST_TIMEOUT="${CST_TIMEOUT:-120}"
 TESTER="$VENV/bin/caldav-server-tester"
 
-case "$BASE" in
-  http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) ;;
-  *) echo "refusing a non-local base URL: $BASE" >&2; exit 2 ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib/suite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/suite.sh"
+suite_require_local "$BASE"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/dialbook-cst.XXXXXX")"
-cleanup() {
-  if [ "${KEEP_WORK:-0}" = 1 ]; then
-    echo "work directory kept: $WORK" >&2
-  else
-    rm -rf -- "$WORK"
-  fi
-}
-trap cleanup EXIT
+suite_workdir cst
 
-PASSED=0
-FAILED=0
-finish() {
-  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-  [ "$FAILED" -eq 0 ]
-}
-trap 'rc=$?; printf "FAIL aborted: command failed (exit %s) at line %s\n" "$rc" "$LINENO"; FAILED=$((FAILED + 1)); finish; exit 1' ERR
+suite_trap_errors
 
 # --- caldav-server-tester in conformance/.venv (shared with vdirsyncer and caldav) -------
 if [ ! -x "$VENV/bin/python" ]; then

@@ -28,10 +28,9 @@ DAV_USER="$2"
 DAV_PASSWORD="$3"
 TESTS="${LITMUS_TESTS:-basic copymove props http}"
 
-case "$BASE" in
-  http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) ;;
-  *) echo "refusing a non-local base URL: $BASE" >&2; exit 2 ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib/suite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/suite.sh"
+suite_require_local "$BASE"
 
 if ! command -v litmus >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -44,15 +43,7 @@ if ! command -v litmus >/dev/null 2>&1; then
   fi
 fi
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/dialbook-litmus.XXXXXX")"
-cleanup() {
-  if [ "${KEEP_WORK:-0}" = 1 ]; then
-    echo "work directory kept: $WORK" >&2
-  else
-    rm -rf -- "$WORK"
-  fi
-}
-trap cleanup EXIT
+suite_workdir litmus
 
 # The user name goes into the URL as typed; `+` is literal in a path segment.
 URL="${BASE}dav/files/${DAV_USER}/"

@@ -32,12 +32,10 @@ VENV="$HERE/.venv"
 CALDAV_VERSION="${CALDAV_VERSION:-3.6.0}"
 CST_VERSION="${CST_VERSION:-1.7.0}"
 
-case "$BASE" in
-  http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) ;;
-  *) echo "refusing a non-local base URL: $BASE" >&2; exit 2 ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib/suite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/suite.sh"
+suite_require_local "$BASE"
 
-setup_error() { echo "setup: $*" >&2; exit 2; }
 
 # --- caldav in conformance/.venv (shared with vdirsyncer and caldav-server-tester) -------
 if [ ! -x "$VENV/bin/python" ]; then
@@ -52,8 +50,6 @@ if ! "$VENV/bin/python" -c 'import caldav' 2>/dev/null; then
     || setup_error "pip install caldav failed"
 fi
 
-PASSED=0
-FAILED=0
 args=("$BASE" "$DAV_USER" "$DAV_PASSWORD")
 if [ -n "${OTHER_USER:-}" ] && [ -n "${OTHER_PASSWORD:-}" ]; then
   args+=("$OTHER_USER" "$OTHER_PASSWORD")

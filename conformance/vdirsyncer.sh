@@ -33,44 +33,14 @@ COUNT="${VDS_COUNT:-1000}"
 STEP=50 # cards per kind of change
 VDIRSYNCER_VERSION="${VDIRSYNCER_VERSION:-0.21.0}"
 
-case "$BASE" in
-  http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) ;;
-  *) echo "refusing a non-local base URL: $BASE" >&2; exit 2 ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib/suite.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/suite.sh"
+suite_require_local "$BASE"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/dialbook-vdirsyncer.XXXXXX")"
-cleanup() {
-  if [ "${KEEP_WORK:-0}" = 1 ]; then
-    echo "work directory kept: $WORK" >&2
-  else
-    rm -rf -- "$WORK"
-  fi
-}
-trap cleanup EXIT
+suite_workdir vdirsyncer
 
-PASSED=0
-FAILED=0
-pass() { printf 'PASS %s: %s\n' "$1" "$2"; PASSED=$((PASSED + 1)); }
-fail() { printf 'FAIL %s: %s\n' "$1" "$2"; FAILED=$((FAILED + 1)); }
-verdict() { if [ "$2" = ok ]; then pass "$1" "$3"; else fail "$1" "$3"; fi; }
-# Count the PASS/FAIL lines a helper printed into a file.
-tally() {
-  local line
-  while IFS= read -r line; do
-    printf '%s\n' "$line"
-    case "$line" in
-      PASS\ *) PASSED=$((PASSED + 1)) ;;
-      FAIL\ *) FAILED=$((FAILED + 1)) ;;
-    esac
-  done <"$1"
-}
-finish() {
-  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-  [ "$FAILED" -eq 0 ]
-}
-setup_error() { echo "setup: $*" >&2; exit 2; }
 # An unexpected command failure ends the run with a check of its own (so run-all sees it).
-trap 'rc=$?; fail aborted "command failed (exit $rc) at line $LINENO"; finish; exit 1' ERR
+suite_trap_errors
 
 # --- vdirsyncer in conformance/.venv ---------------------------------------------------
 if [ ! -x "$VENV/bin/vdirsyncer" ]; then
