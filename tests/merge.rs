@@ -442,77 +442,47 @@ async fn reconciliation_with_matching_cards_returns_nothing_but_a_token() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_base_version_kept_a_stale_deletion_is_applied_three_way() {
-    let srv = TestServer::start().await;
+/// A card with a work number; the server then adds a note from the same base; finally a
+/// client still holding `base` writes `late` (its extra lines). Returns the stored card.
+async fn late_write_after_server_edit(keep_versions: u32, late: &str) -> String {
+    let srv = TestServer::start_with(|c| c.merge.keep_versions = keep_versions).await;
     let c = srv.account(ALICE, PW).await;
-    let p = c.card_path("v.vcf");
-    c.put_vcard(
-        &p,
-        person("v", 8, "TEL;type=WORK:+44 20 7946 0888\r\n").as_bytes(),
-        &[],
-    )
-    .await;
-    let base = c.get(&p).await.etag().unwrap();
-    c.put_vcard(
-        &p,
-        person(
-            "v",
-            8,
-            "TEL;type=WORK:+44 20 7946 0888\r\nNOTE:server edit\r\n",
-        )
-        .as_bytes(),
-        &[("If-Match", &base)],
-    )
-    .await;
-    // The client removed the work number, starting from `base`.
-    let r = c
-        .put_vcard(&p, person("v", 8, "").as_bytes(), &[("If-Match", &base)])
+    let p = c.card_path("late.vcf");
+    let work = "TEL;type=WORK:+44 20 7946 0888\r\n";
+    c.put_vcard(&p, person("late", 8, work).as_bytes(), &[])
         .await;
-    assert_eq!(r.status, 204);
-    let g = c.get(&p).await.body;
-    assert!(!g.contains("7946 0888") && g.contains("server edit"), "{g}");
-    srv.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_the_base_version_is_gone_a_stale_write_falls_back_to_the_two_way_merge() {
-    let srv = TestServer::start_with(|c| c.merge.keep_versions = 0).await;
-    let c = srv.account(ALICE, PW).await;
-    let p = c.card_path("w.vcf");
-    c.put_vcard(
-        &p,
-        person("w", 9, "TEL;type=WORK:+44 20 7946 0999\r\n").as_bytes(),
-        &[],
-    )
-    .await;
     let base = c.get(&p).await.etag().unwrap();
-    c.put_vcard(
-        &p,
-        person(
-            "w",
-            9,
-            "TEL;type=WORK:+44 20 7946 0999\r\nNOTE:server edit\r\n",
-        )
-        .as_bytes(),
-        &[("If-Match", &base)],
-    )
-    .await;
+    let edited = person("late", 8, &format!("{work}NOTE:server edit\r\n"));
+    c.put_vcard(&p, edited.as_bytes(), &[("If-Match", &base)])
+        .await;
     let r = c
         .put_vcard(
             &p,
-            person("w", 9, "EMAIL:w@example.org\r\n").as_bytes(),
+            person("late", 8, late).as_bytes(),
             &[("If-Match", &base)],
         )
         .await;
     assert_eq!(r.status, 204);
-    let g = c.get(&p).await.body;
+    let stored = c.get(&p).await.body;
+    srv.stop().await;
+    stored
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_base_version_kept_a_stale_deletion_is_applied_three_way() {
+    // The client removed the work number, starting from the base.
+    let g = late_write_after_server_edit(10, "").await;
+    assert!(!g.contains("7946 0888") && g.contains("server edit"), "{g}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_base_version_is_gone_a_stale_write_falls_back_to_the_two_way_merge() {
+    let g = late_write_after_server_edit(0, "EMAIL:w@example.org\r\n").await;
     // Two-way never deletes: the number the client dropped survives, both additions too.
     assert!(
-        g.contains("7946 0999") && g.contains("server edit") && g.contains("w@example.org"),
+        g.contains("7946 0888") && g.contains("server edit") && g.contains("w@example.org"),
         "{g}"
     );
-    srv.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
