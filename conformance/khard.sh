@@ -60,32 +60,11 @@ mkdir -p "$LOCAL/contacts" "$WORK/status" "$WORK/logs"
 BOOK_URL="${BASE}dav/addressbooks/${DAV_USER}/contacts/"
 
 # --- configuration: vdirsyncer (server = b, wins conflicts), khard on the synced folder --
-python3 - "$WORK" "$LOCAL/" "$BASE" "$DAV_USER" "$DAV_PASSWORD" <<'PY'
-import json, sys
-work, local, url, user, password = sys.argv[1:]
-q = json.dumps  # vdirsyncer reads values as JSON
-with open(f"{work}/vdirsyncer.conf", "w", encoding="utf-8") as f:
-    f.write(f"""[general]
-status_path = {q(work + "/status/")}
-
-[pair dialbook]
-a = "local"
-b = "server"
-collections = ["from b"]
-conflict_resolution = "b wins"
-metadata = []
-
-[storage local]
-type = "filesystem"
-path = {q(local)}
-fileext = ".vcf"
-
-[storage server]
-type = "carddav"
-url = {q(url)}
-username = {q(user)}
-password = {q(password)}
-""")
+DAV_PASSWORD="$DAV_PASSWORD" python3 "$HERE/lib/vcards.py" vdirsyncer-config "$WORK/vdirsyncer.conf" \
+  --status "$WORK/status/" --local "$LOCAL/" --url "$BASE" --user "$DAV_USER" --collections "from b"
+python3 - "$WORK" "$LOCAL/" <<'PY'
+import sys
+work, local = sys.argv[1:]
 with open(f"{work}/khard.conf", "w", encoding="utf-8") as f:
     f.write(f"""[addressbooks]
 [[contacts]]
@@ -101,7 +80,6 @@ merge_editor = /bin/false
 preferred_version = 3.0
 """)
 PY
-chmod 600 "$WORK/vdirsyncer.conf"
 
 vds() { # LOGNAME ARGS...
   local name="$1"

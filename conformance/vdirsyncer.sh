@@ -91,34 +91,8 @@ LOCAL_BOOK="$LOCAL/contacts" # the server's default book is .../contacts/
 EXPECTED="$WORK/expected"    # what every card should be, maintained by this script
 mkdir -p "$LOCAL_BOOK" "$EXPECTED" "$WORK/status" "$WORK/logs" "$WORK/tmp"
 
-python3 - "$WORK/config" "$WORK/status/" "$LOCAL/" "$BASE" "$DAV_USER" "$DAV_PASSWORD" <<'PY'
-import json, sys
-config, status, local, url, user, password = sys.argv[1:]
-q = json.dumps  # vdirsyncer reads values as JSON
-with open(config, "w", encoding="utf-8") as f:
-    f.write(f"""[general]
-status_path = {q(status)}
-
-[pair dialbook]
-a = "dialbook_local"
-b = "dialbook_server"
-collections = ["from a", "from b"]
-conflict_resolution = "b wins"
-metadata = []
-
-[storage dialbook_local]
-type = "filesystem"
-path = {q(local)}
-fileext = ".vcf"
-
-[storage dialbook_server]
-type = "carddav"
-url = {q(url)}
-username = {q(user)}
-password = {q(password)}
-""")
-PY
-chmod 600 "$WORK/config"
+DAV_PASSWORD="$DAV_PASSWORD" python3 "$CARDS" vdirsyncer-config "$WORK/config" --status "$WORK/status/" \
+  --local "$LOCAL/" --url "$BASE" --user "$DAV_USER" --collections "from a" "from b"
 
 # vds LOGNAME ARGS...: run vdirsyncer with a time limit and no terminal for prompts.
 vds() {

@@ -327,23 +327,6 @@ async fn the_conflict_policy_can_be_set_per_address_book() {
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn add_member_post_still_creates_one_card() {
-    let srv = TestServer::start().await;
-    let c = srv.account(ALICE, PW).await;
-    let r = c
-        .request(
-            "POST",
-            &format!("{}?add-member", c.book()),
-            &[("Content-Type", "text/vcard")],
-            person("am", 9, ""),
-        )
-        .await;
-    assert_eq!(r.status, 201);
-    assert_eq!(count(&c).await, 1);
-    srv.stop().await;
-}
-
 /// The reconciliation request for the given cards.
 fn reconcile_body(cards: &[(String, String)]) -> String {
     let mut s = String::from(r#"<r:reconcile xmlns:r="urn:x-dialbook:ns">"#);

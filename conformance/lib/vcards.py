@@ -448,6 +448,37 @@ def cmd_compare(args):
         )
 
 
+def cmd_vdirsyncer_config(args):
+    """Write a vdirsyncer config pairing a local folder with the server's CardDAV home.
+
+    The password comes from the environment (DAV_PASSWORD), not the command line."""
+    q = json.dumps  # vdirsyncer reads values as JSON
+    collections = ", ".join(q(c) for c in args.collections)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(f"""[general]
+status_path = {q(args.status)}
+
+[pair dialbook]
+a = "dialbook_local"
+b = "dialbook_server"
+collections = [{collections}]
+conflict_resolution = "b wins"
+metadata = []
+
+[storage dialbook_local]
+type = "filesystem"
+path = {q(args.local)}
+fileext = ".vcf"
+
+[storage dialbook_server]
+type = "carddav"
+url = {q(args.url)}
+username = {q(args.user)}
+password = {q(os.environ["DAV_PASSWORD"])}
+""")
+    os.chmod(args.out, 0o600)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -498,6 +529,15 @@ def main():
     m.add_argument("--exact-side", choices=["server", "local"])
     m.add_argument("--brief", action="store_true", help="UIDs and content only")
     m.set_defaults(fn=cmd_compare)
+
+    v = sub.add_parser("vdirsyncer-config")
+    v.add_argument("out")
+    v.add_argument("--status", required=True)
+    v.add_argument("--local", required=True)
+    v.add_argument("--url", required=True)
+    v.add_argument("--user", required=True)
+    v.add_argument("--collections", nargs="+", required=True)
+    v.set_defaults(fn=cmd_vdirsyncer_config)
 
     args = p.parse_args()
     args.fn(args)
