@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -80,6 +81,7 @@ pub struct Running {
     pub storage: Arc<SeaStorage>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    maintenance: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -88,6 +90,7 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.maintenance.abort();
         self.task.await?
     }
 }
@@ -109,11 +112,34 @@ pub async fn start(config: Config, storage: Arc<SeaStorage>) -> anyhow::Result<R
     let task = tokio::spawn(crate::http::serve(app.clone(), listener, async {
         let _ = rx.await;
     }));
+    let maintenance = tokio::spawn(maintain(Arc::downgrade(&storage)));
     Ok(Running {
         addr,
         app,
         storage,
         shutdown: Some(tx),
         task,
+        maintenance,
     })
+}
+
+/// How long the storage must go without writes before its write-ahead log is folded back
+/// into the database.
+const CHECKPOINT_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Background upkeep while the server runs: checkpoints SQLite's write-ahead log once
+/// writes pause (so the files on disk stay about the size of the data). Ends when the
+/// storage is dropped.
+async fn maintain(storage: std::sync::Weak<SeaStorage>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_AFTER_IDLE);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(storage) = storage.upgrade() else {
+            return;
+        };
+        if let Err(e) = storage.checkpoint_if_idle(CHECKPOINT_AFTER_IDLE).await {
+            tracing::warn!(error = %e, "checkpointing the write-ahead log failed");
+        }
+    }
 }

@@ -2087,3 +2087,59 @@ async fn tree_failed_operations_change_nothing(s: &SeaStorage) {
     assert_eq!(tree(s, &c, "").await, ["p/", "p/f"]);
     assert!(changes_after(s, &c, before).await.is_empty());
 }
+
+// ----- SQLite only: the write-ahead log -----
+
+fn wal_len(dir: &std::path::Path) -> u64 {
+    std::fs::metadata(dir.join("dialbook.sqlite3-wal")).map_or(0, |m| m.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoint_when_idle_empties_the_wal_and_keeps_the_data() {
+    let b = Backend::sqlite().await;
+    let s = &b.store;
+    let dir = b._dir.as_ref().expect("sqlite dir").path().to_owned();
+    let a = account(s).await;
+    let c = book(s, &a, "contacts").await;
+    for i in 0..50 {
+        put(s, &c, &card(&format!("c{i}.vcf"), &format!("u{i}"), "Ann")).await;
+    }
+    assert!(wal_len(&dir) > 0, "writes go to the write-ahead log first");
+    // Not idle for long enough yet: nothing happens.
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(!s.checkpoint_if_idle(hour).await.expect("checkpoint"));
+    assert!(wal_len(&dir) > 0);
+    assert!(
+        s.checkpoint_if_idle(std::time::Duration::ZERO)
+            .await
+            .expect("checkpoint")
+    );
+    assert_eq!(wal_len(&dir), 0);
+    // Nothing written since: no second checkpoint.
+    assert!(
+        !s.checkpoint_if_idle(std::time::Duration::ZERO)
+            .await
+            .expect("checkpoint")
+    );
+    assert_eq!(s.list_objects(c.id).await.expect("list").len(), 50);
+    assert_eq!(reload(s, &c).await.seq, 50);
+    b.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_has_no_checkpoint_to_make() {
+    let Some(b) = Backend::postgres().await else {
+        eprintln!("DATABASE_URL not set; PostgreSQL variant not run");
+        return;
+    };
+    let a = account(&b.store).await;
+    let c = book(&b.store, &a, "contacts").await;
+    put(&b.store, &c, &card("c.vcf", "u", "Ann")).await;
+    assert!(
+        !b.store
+            .checkpoint_if_idle(std::time::Duration::ZERO)
+            .await
+            .expect("checkpoint")
+    );
+    b.cleanup().await;
+}

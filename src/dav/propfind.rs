@@ -205,11 +205,16 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
         propfind: &pf,
         address_data: None,
     };
-    let home_collections = ctx
-        .app
-        .storage
-        .list_collections(ctx.account.id, Some(CollectionKind::Addressbook))
-        .await?;
+    // The books are needed only for the home's token and the home's children; a book,
+    // a card or a file carries its own token (one statement less on every CTag check).
+    let home_collections = if needs_books(r) {
+        ctx.app
+            .storage
+            .list_collections(ctx.account.id, Some(CollectionKind::Addressbook))
+            .await?
+    } else {
+        Vec::new()
+    };
     let pctx = PropCtx {
         hrefs: &ctx.hrefs,
         max_resource_size: ctx.app.config.limits.max_resource_size,
@@ -296,6 +301,19 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
         }
     }
     Ok(response::multistatus(w.finish(None)))
+}
+
+/// Whether answering for `r` needs the account's address books: the home's sync token
+/// and CTag are computed from them, and the home lists them as children.
+fn needs_books(r: &Resource) -> bool {
+    !matches!(
+        r,
+        Resource::Addressbook(_)
+            | Resource::Contact(..)
+            | Resource::File(..)
+            | Resource::Folder(..)
+            | Resource::FilesHome(_)
+    )
 }
 
 /// The children of a non-address-book collection (the files home is added by the caller,

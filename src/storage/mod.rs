@@ -59,6 +59,7 @@
 //! - Prefix matching is by exact string prefix (never `LIKE`, never collation-dependent).
 
 pub mod entities;
+pub mod point_read;
 pub mod sea;
 
 use async_trait::async_trait;

@@ -89,6 +89,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::entities::{account, change, collection, object, object_version, property};
+use super::point_read::{self, PointReads};
 use super::{
     Account, AccountId, Change, Changes, Collection, CollectionId, CollectionKind, Condition,
     DeadProp, NewCollection, NewObject, Object, ObjectMeta, PropOp, PropTarget, PutOutcome, Result,
@@ -145,6 +146,13 @@ pub struct SeaStorage {
     write_lock: Option<Mutex<()>>,
     /// [`ConnectOptions::keep_versions`].
     keep_versions: u32,
+    /// `Some` on a SQLite file: point reads on the calling thread (`point_read`).
+    point: Option<PointReads>,
+    /// When this storage was opened: the origin of `last_write_ms`.
+    origin: std::time::Instant,
+    /// Milliseconds after `origin` of the last write lock taken since the last WAL
+    /// checkpoint; 0 when there was none.
+    last_write_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for SeaStorage {
@@ -1252,6 +1260,7 @@ impl SeaStorage {
         } else {
             opts.max_connections
         };
+        let mut point = None;
         let (mut db, write_lock) = if url.starts_with("postgres://")
             || url.starts_with("postgresql://")
         {
@@ -1300,11 +1309,19 @@ impl SeaStorage {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
                 .disable_statement_logging();
+            // A SQLite connection cannot go stale, so the pool does not ping it before
+            // handing it out: every ping is a round trip to the connection's thread.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
-                .connect_with(so)
+                .test_before_acquire(false)
+                .connect_with(so.clone())
                 .await
                 .map_err(sqlx_err)?;
+            let file = so.get_filename();
+            let in_memory = url.contains("memory") || file.as_os_str() == ":memory:";
+            if !in_memory {
+                point = Some(PointReads::new(file.to_path_buf())?);
+            }
             (
                 SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 Some(Mutex::new(())),
@@ -1320,6 +1337,9 @@ impl SeaStorage {
             queries,
             write_lock,
             keep_versions: opts.keep_versions,
+            point,
+            origin: std::time::Instant::now(),
+            last_write_ms: AtomicU64::new(0),
         })
     }
 
@@ -1349,9 +1369,42 @@ impl SeaStorage {
 
     async fn writer_lock(&self) -> Option<MutexGuard<'_, ()>> {
         match &self.write_lock {
-            Some(m) => Some(m.lock().await),
+            Some(m) => {
+                let guard = m.lock().await;
+                let ms = self.origin.elapsed().as_millis() as u64;
+                self.last_write_ms.store(Ord::max(ms, 1), Ordering::Relaxed);
+                Some(guard)
+            }
             None => None,
         }
+    }
+
+    /// On SQLite, once nothing was written for `idle`: checkpoints the write-ahead log into
+    /// the database and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`), so an idle
+    /// server's files hold each byte once. Returns whether it checkpointed. A no-op on
+    /// PostgreSQL, and when nothing was written since the last checkpoint.
+    ///
+    /// The statement bypasses the statement counter: it is maintenance, not a request's.
+    pub async fn checkpoint_if_idle(&self, idle: Duration) -> Result<bool> {
+        let Some(lock) = &self.write_lock else {
+            return Ok(false);
+        };
+        let last = self.last_write_ms.load(Ordering::Relaxed);
+        let now = self.origin.elapsed().as_millis() as u64;
+        if last == 0 || now.saturating_sub(last) < idle.as_millis() as u64 {
+            return Ok(false);
+        }
+        // Not `writer_lock`, which would count as a write.
+        let _guard = lock.lock().await;
+        if self.last_write_ms.load(Ordering::Relaxed) != last {
+            return Ok(false);
+        }
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(self.db.get_sqlite_connection_pool())
+            .await
+            .map_err(sqlx_err)?;
+        self.last_write_ms.store(0, Ordering::Relaxed);
+        Ok(true)
     }
 
     /// Starts a write transaction (taking the SQLite writer lock first).
@@ -2175,6 +2228,9 @@ impl Storage for SeaStorage {
     }
 
     async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>> {
+        if let Some(p) = &self.point {
+            return p.account_by_phone(&self.queries, phone);
+        }
         let found = account::Entity::find()
             .filter(Expr::col(account::Column::Phone).eq(phone))
             .one(&self.db)
@@ -2240,6 +2296,9 @@ impl Storage for SeaStorage {
         account: AccountId,
         kind: Option<CollectionKind>,
     ) -> Result<Vec<Collection>> {
+        if let Some(p) = &self.point {
+            return p.list_collections(&self.queries, account, kind);
+        }
         let mut q =
             collection::Entity::find().filter(Expr::col(collection::Column::AccountId).eq(account));
         if let Some(kind) = kind {
@@ -2260,6 +2319,9 @@ impl Storage for SeaStorage {
         kind: CollectionKind,
         slug: &str,
     ) -> Result<Option<Collection>> {
+        if let Some(p) = &self.point {
+            return p.get_collection(&self.queries, account, kind, slug);
+        }
         let row = collection::Entity::find()
             .filter(Expr::col(collection::Column::AccountId).eq(account))
             .filter(Expr::col(collection::Column::Kind).eq(kind.as_str()))
@@ -2314,6 +2376,11 @@ impl Storage for SeaStorage {
         collection: CollectionId,
         names: &[String],
     ) -> Result<Vec<ObjectMeta>> {
+        if let Some(p) = &self.point
+            && names.len() <= point_read::MAX_POINT_NAMES
+        {
+            return p.object_meta(&self.queries, collection, names);
+        }
         self.meta_batch(&self.db, collection, names).await
     }
 
@@ -2580,6 +2647,9 @@ impl Storage for SeaStorage {
     }
 
     async fn get_props(&self, target: PropTarget<'_>) -> Result<Vec<DeadProp>> {
+        if let Some(p) = &self.point {
+            return p.get_props(&self.queries, target);
+        }
         select_props(&self.db, target.collection, target.object.unwrap_or("")).await
     }
 
