@@ -176,15 +176,16 @@ EOF
   esac
 }
 
-# S6: the server's peak RSS (VmHWM) and its data directory per contact, as a JSON line.
+# S6: the server's peak RSS (VmHWM) and its data directory per contact, as a JSON line
+# (scenario S6load right after S1 has put N cards; S6 after all scenarios).
 s6_line() {
-  local server="$1" n="$2" round="$3" hwm disk wal
+  local server="$1" n="$2" round="$3" scenario="$4" hwm disk wal
   hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo null)"
   disk="$(du -sb "$DATA" | cut -f1)"
   # SQLite's write-ahead log is part of the footprint until the next checkpoint.
   wal="$(find "$DATA" -name '*-wal' -printf '%s\n' | awk '{s += $1} END {print s + 0}')"
-  printf '{"server":"%s","n":%s,"round":%s,"scenario":"S6","peak_rss_kb":%s,"disk_bytes":%s,"wal_bytes":%s,"disk_bytes_per_contact":%s}\n' \
-    "$server" "$n" "$round" "${hwm:-null}" "$disk" "$wal" "$(awk -v d="$disk" -v n="$n" 'BEGIN {printf "%.1f", d / n}')"
+  printf '{"server":"%s","n":%s,"round":%s,"scenario":"%s","peak_rss_kb":%s,"disk_bytes":%s,"wal_bytes":%s,"disk_bytes_per_contact":%s}\n' \
+    "$server" "$n" "$round" "$scenario" "${hwm:-null}" "$disk" "$wal" "$(awk -v d="$disk" -v n="$n" 'BEGIN {printf "%.1f", d / n}')"
 }
 
 run_one() {
@@ -194,10 +195,19 @@ run_one() {
   local args=(--server "$server" --book "$BOOK" --n "$n" --round "$round" --server-pid "$SERVER_PID"
     --max-secs "$MAX_SECS" --repeat-max-secs "$REPEAT_MAX_SECS" --s4-requests "$S4_REQUESTS" --s5-secs "$S5_SECS" --race-trials "$RACE_TRIALS")
   [ -n "$BENCH_USER" ] && args+=(--user "$BENCH_USER")
+  [ "$server" = xandikos ] && args+=(--xandikos-repo "$DATA/user/contacts/addressbook")
   # Every phase is capped by --max-secs inside the client; this is the outer bound.
-  BENCH_PASSWORD="$BENCH_PASSWORD" timeout $((MAX_SECS * 12 + 120)) \
-    "$BENCH_BIN" "${args[@]}" --scenarios setup,s1,s2,s3,s4,s5,race | tee -a "$RESULTS" >&2 || log "client failed ($server, N=$n)"
-  s6_line "$server" "$n" "$round" | tee -a "$RESULTS" >&2
+  BENCH_PASSWORD="$BENCH_PASSWORD" timeout $((MAX_SECS * 6 + 120)) \
+    "$BENCH_BIN" "${args[@]}" --scenarios setup,s1 | tee -a "$RESULTS" >&2 || log "client failed ($server, N=$n)"
+  # The book at rest with exactly N cards: the like-for-like footprint. Every server gets
+  # the same two idle seconds before each measurement (dialbook folds its write-ahead log
+  # back into the database after one idle second).
+  sleep 2
+  s6_line "$server" "$n" "$round" S6load | tee -a "$RESULTS" >&2
+  BENCH_PASSWORD="$BENCH_PASSWORD" timeout $((MAX_SECS * 6 + 120)) \
+    "$BENCH_BIN" "${args[@]}" --scenarios s2,s3,s4,s5,race | tee -a "$RESULTS" >&2 || log "client failed ($server, N=$n)"
+  sleep 2
+  s6_line "$server" "$n" "$round" S6 | tee -a "$RESULTS" >&2
   BENCH_PASSWORD="$BENCH_PASSWORD" timeout $((MAX_SECS * 2 + 60)) \
     "$BENCH_BIN" "${args[@]}" --scenarios uplink | tee -a "$RESULTS" >&2 || log "uplink failed ($server, N=$n)"
   stop_server

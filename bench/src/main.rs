@@ -65,6 +65,10 @@ struct Args {
     /// Cards in the uplink (default: --n).
     #[arg(long)]
     uplink_n: Option<usize>,
+    /// Xandikos only: the address book's git working tree; S1 then fills what its capped
+    /// phases left out with one commit instead of PUTs.
+    #[arg(long)]
+    xandikos_repo: Option<std::path::PathBuf>,
     /// Label copied into every line.
     #[arg(long, default_value_t = 1)]
     round: u32,
@@ -118,6 +122,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         s5_clients: args.s5_clients,
         race_trials: args.race_trials,
         uplink_n: args.uplink_n.unwrap_or(args.n),
+        xandikos_repo: args.xandikos_repo.clone(),
     };
     for s in args
         .scenarios
