@@ -107,6 +107,27 @@ async fn uplink_with_one_bad_card_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplink_matches_a_stored_urn_uuid_uid_sent_without_the_prefix() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let uuid = "0d9e8f7a-6b5c-4d3e-8f1a-2b3c4d5e6f70";
+    let first = json(&post_uplink(&c, &person(&format!("urn:uuid:{uuid}"), 1, "")).await);
+    assert_eq!(first["created"], 1, "{first}");
+    // Another name and another number: only the UID says it is the same card.
+    let other = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uuid}\r\nFN:Somebody Else\r\nTEL:+44 7911 999999\r\nEND:VCARD\r\n"
+    );
+    let r = json(&post_uplink(&c, &other).await);
+    assert_eq!(
+        (r["created"].as_u64(), r["merged"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    assert_eq!(count(&c).await, 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uplink_merges_duplicates_within_one_upload() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;

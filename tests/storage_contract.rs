@@ -125,6 +125,7 @@ contract!(
     sync_cost_is_independent_of_collection_size,
     listing_never_loads_bodies,
     object_meta_and_get_objects_batch,
+    object_meta_of_a_few_names_matches_the_listing,
     scan_objects_pages_by_name,
     concurrent_if_match_exactly_one_wins,
     concurrent_writers_get_distinct_sequences,
@@ -1136,6 +1137,24 @@ async fn object_meta_and_get_objects_batch(s: &SeaStorage) {
     assert_eq!(got, ["x.vcf", "z.vcf"]);
     assert!(objs.iter().all(|o| !o.body.is_empty()));
     assert!(s.object_meta(c.id, &[]).await.unwrap().is_empty());
+}
+
+/// A few names (the per-request lookup, which SQLite answers on the calling thread) give
+/// the same metadata as the listing, and nothing for names that do not exist.
+async fn object_meta_of_a_few_names_matches_the_listing(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    for n in ["x.vcf", "y.vcf", "z.vcf"] {
+        put(s, &c, &card(n, n, n)).await;
+    }
+    let listed = s.list_objects(c.id).await.unwrap();
+    let wanted: Vec<String> = vec!["z.vcf".into(), "missing.vcf".into(), "x.vcf".into()];
+    let mut got = s.object_meta(c.id, &wanted).await.unwrap();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut expected: Vec<ObjectMeta> = listed.into_iter().filter(|m| m.name != "y.vcf").collect();
+    expected.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got, expected);
 }
 
 async fn scan_objects_pages_by_name(s: &SeaStorage) {

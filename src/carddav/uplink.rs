@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::dav::etag_of;
 use crate::storage::{Collection, Condition, NewObject, Storage, StorageError};
-use crate::vcard::merge::{Identity, identity, merge_two_way, same_person};
+use crate::vcard::merge::{Identity, identity, merge_two_way, same_person, uid_key};
 use crate::vcard::{self, VcardError};
 
 /// What happened to one uploaded card.
@@ -84,7 +84,10 @@ struct Entry {
     /// ETag in storage before the upload (None for cards this upload creates).
     stored_etag: Option<String>,
     body: Vec<u8>,
-    identity: Identity,
+    /// Read from the body only when needed: a stored card is found by its stored UID
+    /// first, and its identity is parsed when a card of the upload matches no UID (or
+    /// when the card is merged).
+    identity: Option<Identity>,
     dirty: bool,
 }
 
@@ -93,38 +96,70 @@ struct Book {
     entries: Vec<Entry>,
     by_uid: HashMap<String, usize>,
     by_key: HashMap<String, Vec<usize>>,
+    /// Whether every entry's identity is parsed and `by_key` is complete.
+    keyed: bool,
     names: std::collections::HashSet<String>,
+}
+
+/// The matching keys of an identity: its numbers and e-mail addresses.
+fn keys(id: &Identity) -> impl Iterator<Item = String> + '_ {
+    id.tels
+        .iter()
+        .map(|t| format!("t:{t}"))
+        .chain(id.emails.iter().map(|e| format!("e:{e}")))
 }
 
 impl Book {
     fn index(&mut self, i: usize) {
-        let id = &self.entries[i].identity;
-        self.by_uid.entry(id.uid.clone()).or_insert(i);
-        for k in id
-            .tels
-            .iter()
-            .map(|t| format!("t:{t}"))
-            .chain(id.emails.iter().map(|e| format!("e:{e}")))
+        let e = &self.entries[i];
+        let uid = match &e.identity {
+            Some(id) => id.uid.clone(),
+            None => uid_key(&e.uid).to_string(),
+        };
+        self.by_uid.entry(uid).or_insert(i);
+        if self.keyed
+            && let Some(id) = &self.entries[i].identity
         {
-            let v = self.by_key.entry(k).or_default();
-            if !v.contains(&i) {
-                v.push(i);
+            for k in keys(id) {
+                let v = self.by_key.entry(k).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
             }
         }
     }
 
-    fn find(&self, id: &Identity) -> Option<usize> {
+    /// Parses every identity not read yet and indexes every entry by its keys. A stored
+    /// card that no longer parses is never a merge target by number or e-mail.
+    fn key_all(&mut self, region: Option<&str>) {
+        if self.keyed {
+            return;
+        }
+        self.keyed = true;
+        for i in 0..self.entries.len() {
+            if self.entries[i].identity.is_none() {
+                match identity(&self.entries[i].body, region) {
+                    Ok(id) => self.entries[i].identity = Some(id),
+                    Err(_) => continue,
+                }
+            }
+            self.index(i);
+        }
+    }
+
+    fn find(&mut self, id: &Identity, region: Option<&str>) -> Option<usize> {
         if let Some(&i) = self.by_uid.get(&id.uid) {
             return Some(i);
         }
-        let keys = id
-            .tels
-            .iter()
-            .map(|t| format!("t:{t}"))
-            .chain(id.emails.iter().map(|e| format!("e:{e}")));
-        for k in keys {
+        self.key_all(region);
+        if let Some(&i) = self.by_uid.get(&id.uid) {
+            return Some(i);
+        }
+        for k in keys(id) {
             for &i in self.by_key.get(&k).into_iter().flatten() {
-                if same_person(&self.entries[i].identity, id) {
+                if let Some(stored) = &self.entries[i].identity
+                    && same_person(stored, id)
+                {
                     return Some(i);
                 }
             }
@@ -152,16 +187,13 @@ impl Book {
     }
 }
 
-/// Reads every card of the collection with its identity (bodies in pages).
-async fn load(
-    storage: &dyn Storage,
-    coll: &Collection,
-    region: Option<&str>,
-) -> Result<Book, StorageError> {
+/// Reads every card of the collection (bodies in pages), indexed by stored UID.
+async fn load(storage: &dyn Storage, coll: &Collection) -> Result<Book, StorageError> {
     let mut book = Book {
         entries: Vec::new(),
         by_uid: HashMap::new(),
         by_key: HashMap::new(),
+        keyed: false,
         names: Default::default(),
     };
     let mut after: Option<String> = None;
@@ -172,16 +204,12 @@ async fn load(
         let full = page.len() == 500;
         for o in page {
             book.names.insert(o.meta.name.clone());
-            // A stored card that no longer parses is never a merge target.
-            let Ok(identity) = identity(&o.body, region) else {
-                continue;
-            };
             book.entries.push(Entry {
                 name: o.meta.name,
                 uid: o.meta.uid,
                 stored_etag: Some(o.meta.etag),
                 body: o.body,
-                identity,
+                identity: None,
                 dirty: false,
             });
             let i = book.entries.len() - 1;
@@ -234,10 +262,15 @@ async fn apply_once(
     cards: &[(vcard::Ingested, Identity)],
     opts: &UplinkOptions<'_>,
 ) -> Result<UplinkReport, UplinkError> {
-    let mut book = load(storage, coll, opts.region).await?;
+    let mut book = load(storage, coll).await?;
     let mut outcomes: Vec<(usize, CardResult, usize)> = Vec::with_capacity(cards.len());
     for (index, (ing, id)) in cards.iter().enumerate() {
-        match book.find(id) {
+        match book.find(id, opts.region) {
+            // The same bytes merge to themselves (merge(a, a) = a, a property test of
+            // `vcard::merge`): a repeated upload costs no merge.
+            Some(i) if book.entries[i].body == ing.bytes => {
+                outcomes.push((index, CardResult::Unchanged, i));
+            }
             Some(i) => {
                 let merged =
                     merge_two_way(&book.entries[i].body, &ing.bytes, opts.now, opts.region)
@@ -246,8 +279,10 @@ async fn apply_once(
                     let e = &mut book.entries[i];
                     e.body = merged.bytes;
                     e.dirty = true;
-                    e.identity = identity(&e.body, opts.region)
-                        .map_err(|error| UplinkError::Card { index, error })?;
+                    e.identity = Some(
+                        identity(&e.body, opts.region)
+                            .map_err(|error| UplinkError::Card { index, error })?,
+                    );
                     book.index(i);
                     CardResult::Merged
                 } else {
@@ -262,7 +297,7 @@ async fn apply_once(
                     uid: ing.uid.clone(),
                     stored_etag: None,
                     body: ing.bytes.clone(),
-                    identity: id.clone(),
+                    identity: Some(id.clone()),
                     dirty: true,
                 });
                 let i = book.entries.len() - 1;

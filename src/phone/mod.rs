@@ -42,7 +42,9 @@ pub fn normalize(input: &str, region: Option<&str>) -> Result<String, InvalidNum
 }
 
 type MemoKey = (String, Option<String>);
-const MEMO_MAX: usize = 4096;
+/// Enough for the numbers of a 10,000-card book (an uplink normalises each several
+/// times: identity, item mapping, the second pass), about 2 MB when full.
+const MEMO_MAX: usize = 16_384;
 static MEMO: std::sync::LazyLock<
     std::sync::Mutex<std::collections::HashMap<MemoKey, Result<String, InvalidNumber>>>,
 > = std::sync::LazyLock::new(Default::default);

@@ -253,6 +253,17 @@ pub struct Identity {
     pub emails: Vec<String>,
 }
 
+/// A `UID` value as [`Identity::uid`] holds it: trimmed, a leading `urn:uuid:` (any case)
+/// removed.
+pub fn uid_key(uid: &str) -> &str {
+    let v = uid.trim();
+    let v = match v.get(..9) {
+        Some(p) if p.eq_ignore_ascii_case("urn:uuid:") => &v[9..],
+        _ => v,
+    };
+    v.trim()
+}
+
 /// Reads the [`Identity`] of a card. The name is `FN`; a card without a non-empty `FN`
 /// uses `N` (prefix, given, additional, family, suffix, joined by spaces).
 ///
@@ -262,12 +273,7 @@ pub fn identity(card: &[u8], region: Option<&str>) -> Result<Identity, VcardErro
     let mut id = Identity::default();
     let props = || card.parsed.iter().map(|(_, l)| l);
     if let Some(uid) = props().find(|l| l.is("UID")) {
-        let v = uid.value.trim();
-        let v = match v.get(..9) {
-            Some(p) if p.eq_ignore_ascii_case("urn:uuid:") => &v[9..],
-            _ => v,
-        };
-        id.uid = v.trim().to_string();
+        id.uid = uid_key(&uid.value).to_string();
     }
     id.name = props()
         .filter(|l| l.is("FN"))
@@ -288,8 +294,8 @@ pub fn identity(card: &[u8], region: Option<&str>) -> Result<Identity, VcardErro
     }
     for l in props() {
         if l.is("TEL") {
-            let key = model::tel_key(&l.value, region);
-            if key.starts_with('+') && crate::phone::normalize(&key, None).is_ok() {
+            let (key, valid) = model::tel_key_and_validity(&l.value, region);
+            if valid {
                 id.tels.push(key);
             }
         } else if l.is("EMAIL") {

@@ -258,13 +258,27 @@ fn key_value(line: &ContentLine, region: Option<&str>) -> String {
 /// A phone number's key: E.164 when `phone::normalize` accepts it (a `tel:` scheme and
 /// anything after `;` removed first), else its digits (and a leading `+`).
 pub(super) fn tel_key(value: &str, region: Option<&str>) -> String {
+    tel_key_and_validity(value, region).0
+}
+
+/// [`tel_key`], and whether the key is a valid E.164 number (without normalising a second
+/// time a key that normalisation produced).
+pub(super) fn tel_key_and_validity(value: &str, region: Option<&str>) -> (String, bool) {
     let v = unescape_text(value);
     let v = v.trim();
     let v = strip_prefix_ci(v, "tel:").unwrap_or(v);
     let v = v.split(';').next().unwrap_or(v).trim();
     if let Ok(e164) = phone_normalize(v, region) {
-        return e164;
+        return (e164, true);
     }
+    let key = tel_fallback(v);
+    let valid = key.starts_with('+') && phone_normalize(&key, None).is_ok();
+    (key, valid)
+}
+
+/// The key of a number that does not normalise: its digits (with a leading `+`), or the
+/// lower-cased text when it has none.
+fn tel_fallback(v: &str) -> String {
     let mut out = String::new();
     for (i, c) in v.chars().enumerate() {
         if c.is_ascii_digit() || (c == '+' && i == 0) {
