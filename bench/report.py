@@ -222,8 +222,7 @@ def main():
             "",
             f"- command: `{env.get('command', '?')}`",
             f"- date: {env.get('date', '?')}, wall time of the run: {env.get('seconds', '?')} s",
-            f"- machine: {env.get('machine', '?')}, Linux {env.get('kernel', '?')} "
-            "(shared with other builds while running)",
+            f"- machine: {env.get('machine', '?')}, Linux {env.get('kernel', '?')}",
             f"- dialbook {env.get('dialbook', '?')} ({env.get('rustc', '?')}), release build, SQLite, "
             "default conflict policy `merge`, Basic auth",
             f"- Radicale {env.get('radicale', '?')} (`auth type = none`, multifilesystem storage, "
