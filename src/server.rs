@@ -1,5 +1,7 @@
 //! Starting and stopping a server: open storage, migrate, create the first account when
-//! there is none, bind, serve. Used by `dialbook serve` and by the integration tests.
+//! there is none, bind, serve, and keep the storage tidy while serving (`maintain`: the
+//! write-ahead log checkpoint once writes pause). Used by `dialbook serve` and by the
+//! integration tests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

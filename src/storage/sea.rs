@@ -26,7 +26,10 @@
 //! - **SQLite has one writer.** All writes additionally pass through a `tokio` mutex and
 //!   start with `BEGIN IMMEDIATE`, so a transaction never has to upgrade a read lock (the
 //!   source of `SQLITE_BUSY` that `busy_timeout` cannot resolve). Connections run in WAL
-//!   mode, so readers never wait for the writer.
+//!   mode, so readers never wait for the writer. Single-index reads outside transactions
+//!   (account, collection, a home's books, a few members' metadata, dead properties) go
+//!   through [`super::point_read`] on a SQLite file, without sqlx's thread hop;
+//!   [`SeaStorage::checkpoint_if_idle`] folds the write-ahead log back once writes pause.
 //! - **Sequences are unique per collection.** Each change row of a collection gets its own
 //!   sequence number (a rename inside one collection takes two: `seq+1` for the old name,
 //!   `seq+2` for the new one). `object.seq` is the sequence of the object's latest change.
