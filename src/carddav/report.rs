@@ -13,7 +13,7 @@ use crate::dav::xml::{
     AddressbookQuery, ClientCard, Multiget, MultistatusWriter, Response as MsResponse, escape,
 };
 use crate::props::PropCtx;
-use crate::storage::{Collection, DeadProp};
+use crate::storage::{Collection, DeadProp, ObjectPages};
 
 /// Bodies scanned per storage round trip in a query.
 const SCAN_PAGE: u64 = 200;
@@ -106,16 +106,8 @@ pub async fn query(
     let mut w = MultistatusWriter::begin();
     let mut matched: u64 = 0;
     let mut truncated = false;
-    let mut after: Option<String> = None;
-    'scan: loop {
-        let page = ctx
-            .app
-            .storage
-            .scan_objects(coll.id, after.as_deref(), SCAN_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.meta.name.clone());
-        let full = page.len() as u64 == SCAN_PAGE;
+    let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
+    'scan: while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
         for obj in page {
             if !q.filter.matches(&obj.body) {
                 continue;
@@ -132,9 +124,6 @@ pub async fn query(
                 href: ctx.hrefs.of(&child),
                 propstats: ps,
             });
-        }
-        if !full {
-            break;
         }
     }
     if truncated {
@@ -165,16 +154,8 @@ pub async fn reconcile(
         .collect();
     let mut client_lacks = Vec::new();
     let mut differs = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ctx
-            .app
-            .storage
-            .scan_objects(coll.id, after.as_deref(), SCAN_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.meta.name.clone());
-        let full = page.len() as u64 == SCAN_PAGE;
+    let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
+    while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
         for obj in page {
             // A stored card that cannot be fingerprinted always counts as different.
             let fp = crate::vcard::merge::fingerprint(&obj.body).unwrap_or_default();
@@ -183,9 +164,6 @@ pub async fn reconcile(
                 Some(_) => differs.push(obj.meta),
                 None => client_lacks.push(obj.meta),
             }
-        }
-        if !full {
-            break;
         }
     }
     let mut server_lacks: Vec<&str> = client.into_keys().collect();

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::dav::etag_of;
-use crate::storage::{Collection, Condition, NewObject, Storage, StorageError};
+use crate::storage::{Collection, Condition, NewObject, ObjectPages, Storage, StorageError};
 use crate::vcard::merge::{Identity, identity, merge_two_way, same_person, uid_key};
 use crate::vcard::{self, VcardError};
 
@@ -196,12 +196,8 @@ async fn load(storage: &dyn Storage, coll: &Collection) -> Result<Book, StorageE
         keyed: false,
         names: Default::default(),
     };
-    let mut after: Option<String> = None;
-    loop {
-        let page = storage.scan_objects(coll.id, after.as_deref(), 500).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.meta.name.clone());
-        let full = page.len() == 500;
+    let mut pages = ObjectPages::new(coll.id, 500);
+    while let Some(page) = pages.next(storage).await? {
         for o in page {
             book.names.insert(o.meta.name.clone());
             book.entries.push(Entry {
@@ -214,9 +210,6 @@ async fn load(storage: &dyn Storage, coll: &Collection) -> Result<Book, StorageE
             });
             let i = book.entries.len() - 1;
             book.index(i);
-        }
-        if !full {
-            break;
         }
     }
     Ok(book)

@@ -298,6 +298,48 @@ pub struct PropTarget<'a> {
     pub object: Option<&'a str>,
 }
 
+/// Walks a collection's members with their bodies in name order, a page at a time, over
+/// [`Storage::scan_objects`]: what a scan of a whole book (a query, a reconciliation, an
+/// uplink) holds in memory is one page.
+pub struct ObjectPages {
+    collection: CollectionId,
+    page: u64,
+    after: Option<String>,
+    done: bool,
+}
+
+impl ObjectPages {
+    pub fn new(collection: CollectionId, page: u64) -> Self {
+        ObjectPages {
+            collection,
+            page: page.max(1),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` once every member was returned.
+    pub async fn next(&mut self, storage: &dyn Storage) -> Result<Option<Vec<Object>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = storage
+            .scan_objects(self.collection, self.after.as_deref(), self.page)
+            .await?;
+        self.done = (page.len() as u64) < self.page;
+        match page.last() {
+            Some(last) => {
+                self.after = Some(last.meta.name.clone());
+                Ok(Some(page))
+            }
+            None => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// The storage contract. See the module documentation for the invariants every method
 /// keeps; each method documents its own errors.
 #[async_trait]

@@ -1563,6 +1563,31 @@ impl SeaStorage {
         prune_versions(c, coll, &BTreeSet::from([name]), self.keep_versions).await
     }
 
+    /// A whole-tree copy (`is_move` false) or move inside one collection, in one write
+    /// transaction.
+    async fn transfer_tree(
+        &self,
+        collection: CollectionId,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+        deep: bool,
+        is_move: bool,
+    ) -> Result<TransferOutcome> {
+        let w = self.begin_write().await?;
+        let t = Transfer {
+            from: collection,
+            from_name: from,
+            to: collection,
+            to_name: to,
+            overwrite,
+        };
+        let res = self
+            .transfer_tree_in(&w.txn, collection, &t, deep, is_move)
+            .await;
+        self.finish_write(w, res).await
+    }
+
     /// Locks `from` and `to` (ascending id order, so two movers cannot deadlock) and
     /// returns the sequence for the source's change row and for the destination's.
     async fn lock_pair(
@@ -2597,18 +2622,8 @@ impl Storage for SeaStorage {
         overwrite: bool,
         deep: bool,
     ) -> Result<TransferOutcome> {
-        let w = self.begin_write().await?;
-        let t = Transfer {
-            from: collection,
-            from_name: from,
-            to: collection,
-            to_name: to,
-            overwrite,
-        };
-        let res = self
-            .transfer_tree_in(&w.txn, collection, &t, deep, false)
-            .await;
-        self.finish_write(w, res).await
+        self.transfer_tree(collection, from, to, overwrite, deep, false)
+            .await
     }
 
     async fn move_tree(
@@ -2618,18 +2633,8 @@ impl Storage for SeaStorage {
         to: &str,
         overwrite: bool,
     ) -> Result<TransferOutcome> {
-        let w = self.begin_write().await?;
-        let t = Transfer {
-            from: collection,
-            from_name: from,
-            to: collection,
-            to_name: to,
-            overwrite,
-        };
-        let res = self
-            .transfer_tree_in(&w.txn, collection, &t, true, true)
-            .await;
-        self.finish_write(w, res).await
+        self.transfer_tree(collection, from, to, overwrite, true, true)
+            .await
     }
 
     async fn changes_since(
