@@ -171,9 +171,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config, first_number: &str) -> anyhow::Result<()> {
     let storage = crate::server::open_storage(&config, None).await?;
-    let number = crate::phone::normalize(first_number, config.region.as_deref()).map_err(|_| {
-        anyhow::anyhow!("--first-number {first_number:?} is not a valid phone number")
-    })?;
+    let number = account_number(first_number, config.region.as_deref())
+        .map_err(|e| anyhow::anyhow!("--first-number: {e}"))?;
     let first = crate::server::ensure_first_account(storage.as_ref(), &number).await?;
     // Handlers first, so a signal right after the listening line drains the server.
     let signal = crate::http::shutdown_signal();
@@ -222,7 +221,7 @@ async fn import(
         std::fs::read(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
     let now = crate::carddav::put::rev_now();
     let opts = crate::carddav::uplink::UplinkOptions {
-        region: config.region.as_deref(),
+        region: crate::phone::data_region(config.region.as_deref(), &account.phone),
         max_resource_size: config.limits.max_resource_size,
         now: &now,
     };
@@ -235,6 +234,27 @@ async fn import(
         report.unchanged
     );
     Ok(())
+}
+
+/// Reads an account number for `account add` and `serve --first-number`: refuses what
+/// cannot be a phone number, and warns (on standard error) about a number of the right
+/// length in a range the numbering metadata does not know, which it accepts.
+fn account_number(n: &str, region: Option<&str>) -> anyhow::Result<String> {
+    let checked = crate::phone::check(n, region).map_err(|_| {
+        anyhow::anyhow!(
+            "{n:?} is not a phone number: use the international form (+44 20 7946 0000) \
+             or set --region for national numbers; letters, extensions and short codes \
+             are refused"
+        )
+    })?;
+    if !checked.allocated {
+        eprintln!(
+            "warning: {} has the length of a number but lies in a range the numbering \
+             data does not know (a new or fictional range); accepted",
+            checked.e164
+        );
+    }
+    Ok(checked.e164)
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -253,11 +273,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 
 async fn account(config: Config, cmd: AccountCmd) -> anyhow::Result<()> {
     let storage = crate::server::open_storage(&config, None).await?;
-    let norm = |n: &str| {
-        crate::phone::normalize(n, config.region.as_deref()).map_err(|_| {
-            anyhow::anyhow!("{n:?} is not a valid phone number (set --region for national numbers)")
-        })
-    };
+    let norm = |n: &str| account_number(n, config.region.as_deref());
     match cmd {
         AccountCmd::Add {
             number,

@@ -525,3 +525,159 @@ async fn under_merge_two_concurrent_puts_from_the_same_etag_both_keep_their_edit
     }
     srv.stop().await;
 }
+
+// --- phone identity: the same person's number however a phone wrote it (issue 9) ---
+
+/// `n` people as one phone stores them: a mobile written by `tel(i)` and one item that
+/// only this phone has (`extra(i)`), under this phone's own UIDs.
+fn phone_book(
+    n: usize,
+    uid_prefix: &str,
+    tel: impl Fn(usize) -> String,
+    extra: impl Fn(usize) -> String,
+) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid_prefix}-{i}\r\nFN:Contact {i}\r\nN:{i};Contact;;;\r\nTEL;TYPE=CELL:{}\r\n{}\r\nEND:VCARD\r\n",
+                tel(i),
+                extra(i)
+            )
+        })
+        .collect()
+}
+
+/// Uploads phone A's and then phone B's book to a server started without `--region`;
+/// returns the client and phone B's report.
+async fn two_phones(
+    account: &str,
+    n: usize,
+    tel_a: impl Fn(usize) -> String,
+    tel_b: impl Fn(usize) -> String,
+) -> (TestServer, Client, String, serde_json::Value) {
+    let srv = TestServer::start_with(|c| c.region = None).await;
+    let c = srv.account(account, PW).await;
+    let a = phone_book(n, "phone-a", tel_a, |i| format!("EMAIL:c{i}@a.example"));
+    let r = json(&post_uplink(&c, &a).await);
+    assert_eq!(r["created"], n, "{r}");
+    let b = phone_book(n, "phone-b", tel_b, |i| format!("NOTE:from phone B {i}"));
+    let r = json(&post_uplink(&c, &b).await);
+    (srv, c, b, r)
+}
+
+/// Every card of the book, by GET.
+async fn bodies(c: &Client) -> Vec<String> {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#;
+    let ms = c.propfind(&c.book(), "1", body).await.ms();
+    let mut out = Vec::new();
+    for r in ms.responses.iter().skip(1) {
+        out.push(c.get(&r.href).await.body);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn national_numbers_are_read_in_the_country_of_the_account_without_a_region() {
+    // Phone A stores +44 20 7946 01xx, phone B the same people as a UK phone writes
+    // them, 020 7946 01xx; the server has no --region, the account is a +44 number.
+    let (srv, c, b, r) = two_phones(
+        "+442079460001",
+        10,
+        |i| format!("+44 20 7946 01{i:02}"),
+        |i| format!("020 7946 01{i:02}"),
+    )
+    .await;
+    assert_eq!(r["created"], 0, "{r}");
+    assert_eq!(r["merged"], 10, "{r}");
+    let cards = bodies(&c).await;
+    assert_eq!(cards.len(), 10);
+    for card in &cards {
+        assert!(
+            card.contains("@a.example") && card.contains("from phone B"),
+            "both phones' items: {card}"
+        );
+        assert_eq!(
+            card.matches("TEL").count(),
+            1,
+            "one number, not two: {card}"
+        );
+    }
+    // Phone B uploads again: nothing changes, not even the sync token.
+    let t = token(&c).await;
+    let again = json(&post_uplink(&c, &b).await);
+    assert_eq!(again["unchanged"], 10, "{again}");
+    assert_eq!(token(&c).await, t);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_in_ranges_the_metadata_calls_invalid_still_identify_people() {
+    // NANP's fictional 555 area code: the length of a real number, unknown to the
+    // metadata, like any range allocated after the metadata was cut.
+    let (srv, c, b, r) = two_phones(
+        "+12025550143",
+        30,
+        |i| format!("+1 555 010 00{i:02}"),
+        |i| format!("(555) 010-00{i:02}"),
+    )
+    .await;
+    assert_eq!(r["created"], 0, "{r}");
+    assert_eq!(count(&c).await, 30);
+    let t = token(&c).await;
+    let again = json(&post_uplink(&c, &b).await);
+    assert_eq!(again["unchanged"], 30, "{again}");
+    assert_eq!(token(&c).await, t);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn international_prefix_trunk_digit_and_tel_uri_spellings_match_too() {
+    let spellings = [
+        "0044 20 7946 0100",
+        "+44 (0)20 7946 0100",
+        "tel:+44-20-7946-0100",
+        "+44\u{a0}20\u{a0}7946\u{a0}0100",
+    ];
+    let (srv, c, _, r) = two_phones(
+        "+442079460001",
+        spellings.len(),
+        |_| "+442079460100".into(),
+        |i| spellings[i].into(),
+    )
+    .await;
+    // Every person of phone A has the same number here, so each card of phone B
+    // matches the card with its own name.
+    assert_eq!(r["created"], 0, "{r}");
+    assert_eq!(count(&c).await, spellings.len());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_region_wins_over_the_country_of_the_account() {
+    // --region US: a +44 account's `020 7946 0100` is read as a US number, so it is not
+    // the +44 number phone A stored and the people stay apart.
+    let srv = TestServer::start_with(|c| c.region = Some("US".into())).await;
+    let c = srv.account(ALICE, PW).await;
+    let a = phone_book(
+        3,
+        "a",
+        |i| format!("+44 20 7946 01{i:02}"),
+        |_| String::new(),
+    );
+    json(&post_uplink(&c, &a).await);
+    let b = phone_book(3, "b", |i| format!("020 7946 01{i:02}"), |_| String::new());
+    let r = json(&post_uplink(&c, &b).await);
+    assert_eq!(r["created"], 3, "{r}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_number_written_nationally_never_merges_two_names() {
+    let srv = TestServer::start_with(|c| c.region = None).await;
+    let c = srv.account(ALICE, PW).await;
+    let body = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ana\r\nFN:Ana Pereira\r\nTEL;TYPE=HOME:+44 117 496 0123\r\nEND:VCARD\r\n\
+                BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rui\r\nFN:Rui Pereira\r\nTEL;TYPE=HOME:0117 496 0123\r\nEND:VCARD\r\n";
+    let r = json(&post_uplink(&c, body).await);
+    assert_eq!(r["created"], 2, "{r}");
+    srv.stop().await;
+}

@@ -140,7 +140,7 @@ async fn merge_into(
     incoming: Ingested,
     base: Option<Vec<u8>>,
 ) -> Result<Response, DavError> {
-    let region = ctx.app.config.region.as_deref();
+    let region = ctx.data_region();
     let now = rev_now();
     for _ in 0..MERGE_ATTEMPTS {
         let mut objs = ctx
@@ -289,7 +289,7 @@ pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let ct = vcard_content_type(ctx)?;
     let now = rev_now();
     let opts = UplinkOptions {
-        region: ctx.app.config.region.as_deref(),
+        region: ctx.data_region(),
         max_resource_size: ctx.app.config.limits.max_resource_size,
         now: &now,
     };

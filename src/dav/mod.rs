@@ -54,6 +54,12 @@ impl Ctx<'_> {
             || crate::phone::normalize(number, self.app.config.region.as_deref())
                 .is_ok_and(|p| p == self.account.phone)
     }
+
+    /// The region a number without a country code is read in, in this account's cards:
+    /// the server's `--region`, else the country of the account's own number.
+    pub fn data_region(&self) -> Option<&str> {
+        crate::phone::data_region(self.app.config.region.as_deref(), &self.account.phone)
+    }
 }
 
 /// Strong ETag of stored bytes: the first 128 bits of their BLAKE3 hash, hex.

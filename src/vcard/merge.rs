@@ -33,8 +33,8 @@
 //! maps by value only, so a changed value is added next to the old one and nothing
 //! unknown is ever lost.
 //!
-//! Normalised value: `TEL` → E.164 via [`crate::phone::normalize`] with the given region
-//! (a `tel:` scheme and `;ext=…` removed first; a number it refuses → its digits);
+//! Normalised value: `TEL` → its key from [`crate::phone::identity`] read in the given
+//! region (E.164 for a possible number, an extension kept apart, else canonical digits);
 //! `EMAIL` → unescaped, `mailto:` removed, trimmed, lower-cased; `ADR`, `N`, `ORG` → per
 //! component unescaped, white space collapsed, lower-cased, trailing empty components
 //! removed; anything else → unescaped text, trailing empty components removed.
@@ -246,7 +246,8 @@ pub struct Identity {
     pub uid: String,
     /// The normalised full name (see [`normalise_name`]); empty when none.
     pub name: String,
-    /// Every `TEL` that [`crate::phone::normalize`] accepts, as E.164, sorted, unique.
+    /// The key of every `TEL` whose [`crate::phone::identity`] is strong (a possible
+    /// number, or enough digits), sorted, unique.
     pub tels: Vec<String>,
     /// Every `EMAIL` containing `@`: unescaped, `mailto:` removed, trimmed, lower-cased;
     /// sorted, unique.
@@ -294,9 +295,9 @@ pub fn identity(card: &[u8], region: Option<&str>) -> Result<Identity, VcardErro
     }
     for l in props() {
         if l.is("TEL") {
-            let (key, valid) = model::tel_key_and_validity(&l.value, region);
-            if valid {
-                id.tels.push(key);
+            let tel = model::tel_identity(&l.value, region);
+            if tel.strong {
+                id.tels.push(tel.key);
             }
         } else if l.is("EMAIL") {
             let key = model::email_key(&l.value);
@@ -316,7 +317,7 @@ pub fn identity(card: &[u8], region: Option<&str>) -> Result<Identity, VcardErro
 /// 1. both have a non-empty `UID` and the UIDs are equal (exact, after the trimming of
 ///    [`Identity::uid`]), or
 /// 2. both normalised names are non-empty and equal, **and** they share at least one
-///    E.164 number or one e-mail address.
+///    strong phone identity or one e-mail address.
 ///
 /// Never by name alone, never by a shared number or address alone (a family landline, a
 /// shared mailbox), never with an empty name. Different UIDs do not prevent rule 2: a

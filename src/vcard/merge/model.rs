@@ -6,7 +6,7 @@
 
 use super::super::Card;
 use super::super::lines::{ContentLine, unescape_text};
-use crate::phone::normalize as phone_normalize;
+use crate::phone::{PhoneId, identity as phone_identity};
 
 /// Properties the merge never maps, adds or deletes: the card's frame and its
 /// bookkeeping. The stored card's own `VERSION`, `UID` and `PRODID` are kept; `REV` is
@@ -255,41 +255,16 @@ fn key_value(line: &ContentLine, region: Option<&str>) -> String {
     }
 }
 
-/// A phone number's key: E.164 when `phone::normalize` accepts it (a `tel:` scheme and
-/// anything after `;` removed first), else its digits (and a leading `+`).
+/// A phone number's key: its identity ([`crate::phone::identity`]), after vCard
+/// unescaping.
 pub(super) fn tel_key(value: &str, region: Option<&str>) -> String {
-    tel_key_and_validity(value, region).0
+    phone_identity(&unescape_text(value), region).key
 }
 
-/// [`tel_key`], and whether the key is a valid E.164 number (without normalising a second
-/// time a key that normalisation produced).
-pub(super) fn tel_key_and_validity(value: &str, region: Option<&str>) -> (String, bool) {
-    let v = unescape_text(value);
-    let v = v.trim();
-    let v = strip_prefix_ci(v, "tel:").unwrap_or(v);
-    let v = v.split(';').next().unwrap_or(v).trim();
-    if let Ok(e164) = phone_normalize(v, region) {
-        return (e164, true);
-    }
-    let key = tel_fallback(v);
-    let valid = key.starts_with('+') && phone_normalize(&key, None).is_ok();
-    (key, valid)
-}
-
-/// The key of a number that does not normalise: its digits (with a leading `+`), or the
-/// lower-cased text when it has none.
-fn tel_fallback(v: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in v.chars().enumerate() {
-        if c.is_ascii_digit() || (c == '+' && i == 0) {
-            out.push(c);
-        }
-    }
-    if out.is_empty() {
-        v.to_lowercase()
-    } else {
-        out
-    }
+/// A phone number's identity: its key, and whether the key can tell a person apart
+/// (`PhoneId::strong`).
+pub(super) fn tel_identity(value: &str, region: Option<&str>) -> PhoneId {
+    phone_identity(&unescape_text(value), region)
 }
 
 /// An e-mail address's key: unescaped, `mailto:` removed, trimmed, lower-cased.
