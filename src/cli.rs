@@ -173,7 +173,10 @@ async fn serve(config: Config, first_number: &str) -> anyhow::Result<()> {
     let storage = crate::server::open_storage(&config, None).await?;
     let number = account_number(first_number, config.region.as_deref())
         .map_err(|e| anyhow::anyhow!("--first-number: {e}"))?;
-    let first = crate::server::ensure_first_account(storage.as_ref(), &number).await?;
+    let first = crate::server::ensure_first_account(storage.as_ref(), &number.e164).await?;
+    if first.is_some() {
+        warn_if_unallocated(&number);
+    }
     // Handlers first, so a signal right after the listening line drains the server.
     let signal = crate::http::shutdown_signal();
     let running = crate::server::start(config, storage).await?;
@@ -200,8 +203,7 @@ async fn import(
     book: &str,
 ) -> anyhow::Result<()> {
     let storage = crate::server::open_storage(&config, None).await?;
-    let phone = crate::phone::normalize(number, config.region.as_deref())
-        .map_err(|_| anyhow::anyhow!("{number:?} is not a valid phone number"))?;
+    let phone = account_number(number, config.region.as_deref())?.e164;
     let account = storage
         .account_by_phone(&phone)
         .await?
@@ -236,25 +238,29 @@ async fn import(
     Ok(())
 }
 
-/// Reads an account number for `account add` and `serve --first-number`: refuses what
-/// cannot be a phone number, and warns (on standard error) about a number of the right
-/// length in a range the numbering metadata does not know, which it accepts.
-fn account_number(n: &str, region: Option<&str>) -> anyhow::Result<String> {
-    let checked = crate::phone::check(n, region).map_err(|_| {
+/// Reads an account number for the CLI: refuses what cannot be a phone number, with
+/// what to do instead.
+fn account_number(n: &str, region: Option<&str>) -> anyhow::Result<crate::phone::Normalized> {
+    crate::phone::check(n, region).map_err(|_| {
         anyhow::anyhow!(
             "{n:?} is not a phone number: use the international form (+44 20 7946 0000) \
              or set --region for national numbers; letters, extensions and short codes \
              are refused"
         )
-    })?;
-    if !checked.allocated {
+    })
+}
+
+/// Warns (on standard error) that a new account's number has the length of a number
+/// but lies in a range the numbering metadata does not know; it is accepted, since the
+/// metadata lags the numbering plans.
+fn warn_if_unallocated(n: &crate::phone::Normalized) {
+    if !n.allocated {
         eprintln!(
             "warning: {} has the length of a number but lies in a range the numbering \
              data does not know (a new or fictional range); accepted",
-            checked.e164
+            n.e164
         );
     }
-    Ok(checked.e164)
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -273,13 +279,14 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 
 async fn account(config: Config, cmd: AccountCmd) -> anyhow::Result<()> {
     let storage = crate::server::open_storage(&config, None).await?;
-    let norm = |n: &str| account_number(n, config.region.as_deref());
+    let norm = |n: &str| account_number(n, config.region.as_deref()).map(|n| n.e164);
     match cmd {
         AccountCmd::Add {
             number,
             password_stdin,
         } => {
-            let phone = norm(&number)?;
+            let checked = account_number(&number, config.region.as_deref())?;
+            let phone = checked.e164.clone();
             let (password, generated) = read_password(password_stdin)?;
             let hash = crate::http::auth::hash_password(password.clone()).await?;
             match storage.create_account(&phone, &hash).await {
@@ -287,6 +294,7 @@ async fn account(config: Config, cmd: AccountCmd) -> anyhow::Result<()> {
                 Err(StorageError::AlreadyExists) => anyhow::bail!("account {phone} already exists"),
                 Err(e) => return Err(e.into()),
             }
+            warn_if_unallocated(&checked);
             println!("created account {phone}");
             if generated {
                 println!("password: {password}");

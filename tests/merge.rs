@@ -654,20 +654,26 @@ async fn international_prefix_trunk_digit_and_tel_uri_spellings_match_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_region_wins_over_the_country_of_the_account() {
-    // --region US: a +44 account's `020 7946 0100` is read as a US number, so it is not
-    // the +44 number phone A stored and the people stay apart.
+    // --region US on a +44 account: `(202) 555-0143` is read as the US number phone A
+    // stored with +1, and `020 7946 0100` is not read as the UK number.
     let srv = TestServer::start_with(|c| c.region = Some("US".into())).await;
     let c = srv.account(ALICE, PW).await;
     let a = phone_book(
-        3,
+        2,
         "a",
-        |i| format!("+44 20 7946 01{i:02}"),
+        |i| ["+1 202 555 0143", "+44 20 7946 0100"][i].into(),
         |_| String::new(),
     );
     json(&post_uplink(&c, &a).await);
-    let b = phone_book(3, "b", |i| format!("020 7946 01{i:02}"), |_| String::new());
+    let b = phone_book(
+        2,
+        "b",
+        |i| ["(202) 555-0143", "020 7946 0100"][i].into(),
+        |_| String::new(),
+    );
     let r = json(&post_uplink(&c, &b).await);
-    assert_eq!(r["created"], 3, "{r}");
+    assert_eq!(r["cards"][0]["result"], "unchanged", "{r}");
+    assert_eq!(r["cards"][1]["result"], "created", "{r}");
     srv.stop().await;
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use phonenumber::metadata::DATABASE;
 use proptest::prelude::*;
 
 const LONDON: &str = "+442079460000";
@@ -109,7 +110,8 @@ fn impossible_length_is_refused() {
 fn home_region_is_the_country_of_the_number() {
     assert_eq!(home_region("+442079460001"), Some("GB"));
     assert_eq!(home_region("+12025550143"), Some("US"));
-    assert_eq!(home_region("+14165550123"), Some("CA"));
+    // The main country of the calling code: Toronto's +1 416 reads like any +1 number.
+    assert_eq!(home_region("+14165550123"), Some("US"));
     assert_eq!(home_region("+8613800138000"), Some("CN"));
     assert_eq!(home_region("+919876543210"), Some("IN"));
 }
@@ -179,6 +181,27 @@ fn extension_never_equals_the_main_number() {
     assert!(ext.strong);
 }
 
+#[test]
+fn different_numbers_never_share_a_key() {
+    for (region, a, b) in [
+        // A German mobile dialled from the US is not the Stuttgart landline.
+        ("US", "011 49 171 1234567", "+49 711 234567"),
+        // Rome's leading 0 is part of the number.
+        ("GB", "0039 06 1234 5678", "+39 6 1234 5678"),
+        // An Indian 91xxx mobile is not an 8-digit number after +91.
+        ("IN", "91234 56789", "+91 23456789"),
+        ("GB", "+44 20 7946 0100 x1", "+44 20 7946 0100"),
+        ("GB", "+44 20 7946 0100 x1", "+44 20 7946 0100 x2"),
+        ("GB", "020 7946 0100", "020 7946 0101"),
+    ] {
+        assert_ne!(
+            identity(a, Some(region)).key,
+            identity(b, Some(region)).key,
+            "{region}: {a} vs {b}"
+        );
+    }
+}
+
 fn spelling() -> impl Strategy<Value = String> {
     let sep = prop::sample::select(vec!["", " ", "-", ".", "\u{a0}", "/", "(", ")", "\u{2013}"]);
     let prefix = prop::sample::select(vec!["", "+", "00", "011", "0", "tel:+", "+44 (0)"]);
@@ -199,7 +222,76 @@ fn spelling() -> impl Strategy<Value = String> {
         })
 }
 
+const REGIONS: [&str; 12] = [
+    "GB", "US", "DE", "FR", "IN", "CN", "BR", "IT", "JP", "AU", "RU", "NL",
+];
+
+/// A possible number of `region` (its metadata's example fixed-line or mobile number with
+/// the last digits replaced) as (calling code, national significant number).
+fn possible_number() -> impl Strategy<Value = (&'static str, u16, String)> {
+    (
+        prop::sample::select(REGIONS.to_vec()),
+        any::<bool>(),
+        0u32..1000,
+    )
+        .prop_filter_map("region has an example", |(region, mobile, tail)| {
+            let meta = DATABASE.by_id(region)?;
+            let d = meta.descriptors();
+            let example = if mobile { d.mobile() } else { d.fixed_line() }?.example()?;
+            let keep = example.len().checked_sub(3)?;
+            Some((
+                region,
+                meta.country_code(),
+                format!("{}{tail:03}", &example[..keep]),
+            ))
+        })
+}
+
+/// The ways a phone book writes the number `+cc nsn` of `region`, read in `region`.
+fn spellings_of(region: &str, cc: u16, nsn: &str) -> Vec<String> {
+    let meta = DATABASE.by_id(region).unwrap();
+
+    let mut out = vec![
+        format!("+{cc} {nsn}"),
+        format!("+{cc}-{}-{}", &nsn[..2], &nsn[2..]),
+        format!("tel:+{cc}-{nsn}"),
+        format!("+{cc}\u{a0}{nsn}"),
+        format!("+{cc} {nsn}")
+            .chars()
+            .map(|c| match c {
+                '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap(),
+                '+' => '\u{FF0B}',
+                c => c,
+            })
+            .collect(),
+    ];
+    // The prefix a phone of that country dials abroad with (00, 011 in North America,
+    // 010 in Japan, 0011 in Australia); Brazil's carries a carrier code and has none.
+    if let Some(idd) = meta.preferred_international_prefix() {
+        out.push(format!("{idd} {cc} {nsn}"));
+    }
+    match meta.national_prefix() {
+        Some("0") => {
+            out.push(format!("0{nsn}"));
+            out.push(format!("+{cc} (0){nsn}"));
+        }
+        _ if region != "RU" => out.push(nsn.to_string()),
+        _ => {}
+    }
+    out
+}
+
 proptest! {
+    #[test]
+    fn every_spelling_of_a_possible_number_has_its_e164_key((region, cc, nsn) in possible_number()) {
+        let want = format!("+{cc}{nsn}");
+        for s in spellings_of(region, cc, &nsn) {
+            let got = identity(&s, Some(region));
+            prop_assert_eq!(&got.key, &want, "{} {:?}", region, s);
+            prop_assert!(got.strong);
+        }
+    }
+
     #[test]
     fn identity_is_idempotent_on_number_spellings(
         s in spelling(),

@@ -75,6 +75,11 @@ fn is_separator(c: char) -> bool {
                 | '\u{FF0D}'
                 | '\u{FF0E}'
                 | '\u{FF0F}'
+                | '\u{00AD}' // soft hyphen
+                | '\u{30FC}' // katakana prolonged sound mark, used as a dash in Japan
+                | '\u{301C}' // wave dash
+                | '\u{FF5E}' // full-width tilde
+                | '~'
         )
 }
 
@@ -175,23 +180,32 @@ fn read_tail(tail: &str, w: &mut Written) {
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        if let Some(v) = strip_ci(part, "ext=") {
-            match ext_digits(v) {
-                Some(e) => w.ext = Some(e),
-                None => w.foreign = true,
-            }
-        } else if let Some(v) = strip_ci(part, "phone-context=") {
-            let v = v.trim();
-            if let Some(cc) = v.strip_prefix('+') {
+        if let Some((name, value)) = part.split_once('=') {
+            let (name, value) = (name.trim(), value.trim());
+            if name.eq_ignore_ascii_case("ext") {
+                match ext_digits(value) {
+                    Some(e) => w.ext = Some(e),
+                    None => w.foreign = true,
+                }
+            } else if name.eq_ignore_ascii_case("phone-context")
+                && let Some(cc) = value.strip_prefix('+')
+            {
                 let cc: String = cc.chars().filter_map(digit).collect();
-                if !cc.is_empty() {
+                // A calling code has one to three digits.
+                if (1..=3).contains(&cc.len()) {
                     w.context = Some(cc);
                 }
             }
-        } else if part.contains('=') {
-            // isub=, other URI parameters: not part of the number's identity.
+            // isub= and other URI parameters are not part of the number's identity.
         } else if w.ext.is_none() {
-            match ext_digits(part) {
+            // `…,123` (a pause), `…;123` (a wait), `…, ext. 123`, `…, x123`.
+            let first_letter = part.find(char::is_alphabetic);
+            let e = match first_letter {
+                Some(0) => word_extension(part),
+                Some(_) => None,
+                None => ext_digits(part),
+            };
+            match e {
                 Some(e) => w.ext = Some(e),
                 None => w.foreign = true,
             }
@@ -244,6 +258,9 @@ mod tests {
             "+44 20 7946 0100,123",
             "+44 20 7946 0100;123",
             "tel:+44-20-7946-0100;ext=123",
+            "tel:+44-20-7946-0100;ext = 123",
+            "+44 20 7946 0100, ext. 123",
+            "+44 20 7946 0100, x123",
         ] {
             let w = read(s);
             assert_eq!(w.ext.as_deref(), Some("123"), "{s}");

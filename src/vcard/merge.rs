@@ -43,7 +43,7 @@
 //!
 //! *Equivalent*: same name, same canonical parameters (names upper-cased, `TYPE` values
 //! as a lower-cased sorted set without `internet`/`voice`, `CHARSET` and `VALUE=text`
-//! ignored, others sorted by name), same canonical value (`TEL` as E.164, `EMAIL`
+//! ignored, others sorted by name), same canonical value (`TEL` by its phone identity, `EMAIL`
 //! lower-cased, others unescaped), and every companion line of the incoming item present
 //! in the stored one. An incoming item equivalent to its stored item changes nothing —
 //! that is what makes uploading the same data twice a no-op.

@@ -232,7 +232,7 @@ fn canon_params(line: &ContentLine) -> String {
     out
 }
 
-/// The value compared for "same content": `TEL` as E.164 (when it normalises), `EMAIL`
+/// The value compared for "same content": `TEL` by its phone identity, `EMAIL`
 /// lower-cased, anything else unescaped with trailing empty components removed.
 fn canon_value(line: &ContentLine, region: Option<&str>) -> String {
     match line.name.to_ascii_uppercase().as_str() {
