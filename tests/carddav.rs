@@ -98,13 +98,13 @@ async fn latin1_card_is_converted_to_utf8() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_utf8_without_charset_is_415_supported_address_data() {
+async fn invalid_utf8_without_charset_is_403_supported_address_data() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let r = c
         .put_vcard(&c.card_path("bad.vcf"), &fixture("vcard/latin1.vcf"), &[])
         .await;
-    assert_eq!(r.status, 415);
+    assert_eq!(r.status, 403);
     assert!(r.has_condition("supported-address-data"), "{}", r.body);
     srv.stop().await;
 }
@@ -136,7 +136,7 @@ async fn malformed_vcards_are_refused_with_valid_address_data_and_nothing_is_sto
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_media_type_is_415() {
+async fn wrong_media_type_is_403_supported_address_data() {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let r = c
@@ -147,8 +147,9 @@ async fn wrong_media_type_is_415() {
             card("a", "A"),
         )
         .await;
-    assert_eq!(r.status, 415);
+    assert_eq!(r.status, 403);
     assert!(r.has_condition("supported-address-data"));
+    assert_eq!(c.get(&c.card_path("a.vcf")).await.status, 404);
     srv.stop().await;
 }
 
@@ -620,5 +621,55 @@ async fn propfind_depth_1_lists_cards_with_etags_and_never_infinity() {
     let r = c.propfind(&c.book(), "infinity", q).await;
     assert_eq!(r.status, 403);
     assert!(r.has_condition("propfind-finite-depth"));
+    srv.stop().await;
+}
+
+// ----- RFC 4918 §16: error bodies carry exactly the condition -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_body_holds_the_condition_alone_and_the_reason_in_a_dialbook_element() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let r = c
+        .put_vcard(
+            &c.card_path("bad.vcf"),
+            b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\nEND:VCARD\r\n",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        ms::error_children(&r.body),
+        [
+            (
+                "urn:ietf:params:xml:ns:carddav".to_string(),
+                "valid-address-data".to_string()
+            ),
+            ("urn:x-dialbook:ns".to_string(), "reason".to_string()),
+        ],
+        "{}",
+        r.body
+    );
+    assert!(
+        ms::error_reason(&r.body).is_some_and(|t| t.contains("2.1")),
+        "{}",
+        r.body
+    );
+    // A condition without a reason: the element alone.
+    c.put_vcard(&c.card_path("one.vcf"), &card("same", "One"), &[])
+        .await;
+    let r = c
+        .put_vcard(&c.card_path("two.vcf"), &card("same", "Two"), &[])
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        ms::error_children(&r.body),
+        [(
+            "urn:ietf:params:xml:ns:carddav".to_string(),
+            "no-uid-conflict".to_string()
+        )],
+        "{}",
+        r.body
+    );
     srv.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The error table: every DAV failure is a [`DavError`], and each precondition maps to its
 //! status code and its `<D:error>` element here, once (RFC 4918 §16; RFC 6352 §6.3.2.1,
-//! §8.3, §10.5; RFC 6578 §3.2; RFC 5689 §3).
+//! §8.3, §10.5; RFC 6578 §3.2; RFC 5689 §3). The `<D:error>` body carries the element
+//! alone; a reason goes along in `{urn:x-dialbook:ns}reason` (`dav::response`).
 
 use http::StatusCode;
 
@@ -47,12 +48,13 @@ impl Precondition {
             // RFC 4918 §16: preconditions are 403 or 409; 409 where the client can resolve
             // the conflict with the other resource.
             NoUidConflict(_) => StatusCode::CONFLICT,
-            SupportedAddressData => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             MaxResourceSize => StatusCode::PAYLOAD_TOO_LARGE,
             ResourceMustBeNull => StatusCode::METHOD_NOT_ALLOWED,
             ValidSyncToken
             | NumberOfMatchesWithinLimits
             | ValidAddressData
+            // RFC 6352 §6.3.2.1 lists it among the PUT preconditions, which are 403s.
+            | SupportedAddressData
             | SupportedCollation
             | SupportedFilter
             | CannotModifyProtectedProperty

@@ -6,7 +6,7 @@
 //! our own reader produced (self-contained: it declares every prefix it uses).
 use std::borrow::Cow;
 
-use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALSERVER, NS_CARDDAV, NS_DAV, QName};
+use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALSERVER, NS_CARDDAV, NS_DAV, NS_DIALBOOK, QName};
 
 /// The content of one property element.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,8 +271,10 @@ fn write_element(
     scope.truncate(mark);
 }
 
-/// A `<D:error>` body with one condition element (RFC 4918 §16).
-pub fn error_body(condition: &Element) -> String {
+/// A `<D:error>` body (RFC 4918 §16): the condition element, and nothing else from the
+/// `DAV:` namespace. A human-readable `reason`, when given, follows it as
+/// `{urn:x-dialbook:ns}reason` (`D:error` admits elements of other namespaces, §14.5).
+pub fn error_body(condition: &Element, reason: Option<&str>) -> String {
     let mut buf = String::with_capacity(256);
     buf.push_str(XML_DECL);
     buf.push_str("<D:error");
@@ -285,6 +287,15 @@ pub fn error_body(condition: &Element) -> String {
         &condition.content,
         &mut Vec::new(),
     );
+    if let Some(reason) = reason {
+        write_element(
+            &mut buf,
+            &QName::new(NS_DIALBOOK, "reason"),
+            &[],
+            &Content::Text(reason.to_string()),
+            &mut Vec::new(),
+        );
+    }
     buf.push_str("</D:error>\n");
     buf
 }
@@ -803,7 +814,7 @@ mod tests {
             QName::new(crate::dav::xml::NS_CARDDAV, "no-uid-conflict"),
             Content::Hrefs(vec!["/ab/existing.vcf".into()]),
         );
-        let out = error_body(&cond);
+        let out = error_body(&cond, None);
         assert!(
             out.starts_with(
                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\""
@@ -828,11 +839,34 @@ mod tests {
 
     #[test]
     fn error_body_with_foreign_condition_declares_it() {
-        let out = error_body(&Element::empty(QName::new("urn:x", "limit")));
+        let out = error_body(&Element::empty(QName::new("urn:x", "limit")), None);
         assert!(out.contains(r#"<X0:limit xmlns:X0="urn:x"/>"#));
         assert_eq!(
             infoset(&out),
             vec!["<{DAV:}error>", "<{urn:x}limit>", "</>", "</>"]
+        );
+    }
+
+    #[test]
+    fn error_body_reason_is_a_dialbook_element_after_the_condition() {
+        let out = error_body(
+            &Element::empty(QName::new(
+                crate::dav::xml::NS_CARDDAV,
+                "valid-address-data",
+            )),
+            Some("no <VERSION> & more"),
+        );
+        assert_eq!(
+            infoset(&out),
+            vec![
+                "<{DAV:}error>",
+                "<{urn:ietf:params:xml:ns:carddav}valid-address-data>",
+                "</>",
+                "<{urn:x-dialbook:ns}reason>",
+                "\"no <VERSION> & more\"",
+                "</>",
+                "</>",
+            ]
         );
     }
 }
