@@ -624,6 +624,213 @@ async fn propfind_depth_1_lists_cards_with_etags_and_never_infinity() {
     srv.stop().await;
 }
 
+// ----- RFC 6352 §6.3.2.1: a card is never overwritten by a card of another UID -----
+
+/// What a refused write must leave alone: the target's bytes and ETag, and the book's
+/// sync token.
+async fn snapshot(c: &Client, path: &str, book: &str) -> (String, Option<String>, String) {
+    let get = c.get(path).await;
+    assert_eq!(get.status, 200, "{path}");
+    let q = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>"#;
+    let token = c.propfind(book, "0", q).await.ms().responses[0]
+        .text("sync-token")
+        .expect("sync-token");
+    let etag = get.etag();
+    (get.body, etag, token)
+}
+
+/// Asserts a 403 `CARDDAV:no-uid-conflict` naming `target`.
+fn assert_target_uid_differs(r: &Resp, target: &str) {
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.has_condition("no-uid-conflict"), "{}", r.body);
+    assert_eq!(ms::error_hrefs(&r.body), [target.to_string()], "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_of_another_uid_onto_a_card_is_403_naming_it_and_changes_nothing() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("ann.vcf");
+    let put = c.put_vcard(&p, &card("ann", "Ann"), &[]).await;
+    let etag = put.etag().unwrap();
+    let before = snapshot(&c, &p, &c.book()).await;
+    // Unconditional (the merge path), with the current If-Match (a replace), with a stale
+    // one (the conflict policy) and with If-Match: *.
+    for cond in [
+        vec![],
+        vec![("If-Match", etag.as_str())],
+        vec![("If-Match", "\"stale\"")],
+        vec![("If-Match", "*")],
+    ] {
+        let r = c.put_vcard(&p, &card("bob", "Bob"), &cond).await;
+        assert_target_uid_differs(&r, &p);
+        assert_eq!(snapshot(&c, &p, &c.book()).await, before, "{cond:?}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_of_a_third_cards_uid_onto_a_card_is_403_naming_the_target_not_a_merge() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let (ann, carl) = (c.card_path("ann.vcf"), c.card_path("carl.vcf"));
+    c.put_vcard(&ann, &card("ann", "Ann"), &[]).await;
+    c.put_vcard(&carl, &card("carl", "Carl"), &[]).await;
+    let before = (
+        snapshot(&c, &ann, &c.book()).await,
+        snapshot(&c, &carl, &c.book()).await,
+    );
+    let r = c.put_vcard(&ann, &card("carl", "Carl Two"), &[]).await;
+    assert_target_uid_differs(&r, &ann);
+    assert_eq!(
+        (
+            snapshot(&c, &ann, &c.book()).await,
+            snapshot(&c, &carl, &c.book()).await
+        ),
+        before
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let work = "/dav/addressbooks/+442079460001/work/";
+    assert_eq!(c.request("MKCOL", work, &[], Vec::new()).await.status, 201);
+    let src = c.card_path("ann.vcf");
+    c.put_vcard(&src, &card("ann", "Ann"), &[]).await;
+    let in_book = c.card_path("bob.vcf");
+    c.put_vcard(&in_book, &card("bob", "Bob"), &[]).await;
+    let other_book = format!("{work}carl.vcf");
+    c.put_vcard(&other_book, &card("carl", "Carl"), &[]).await;
+    for (target, book) in [(&in_book, c.book()), (&other_book, work.to_string())] {
+        let src_before = snapshot(&c, &src, &c.book()).await;
+        let before = snapshot(&c, target, &book).await;
+        let r = c
+            .request(
+                "MOVE",
+                &src,
+                &[("Destination", &c.url(target)), ("Overwrite", "T")],
+                Vec::new(),
+            )
+            .await;
+        assert_target_uid_differs(&r, target);
+        assert_eq!(snapshot(&c, target, &book).await, before, "{target}");
+        assert_eq!(snapshot(&c, &src, &c.book()).await, src_before, "{target}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let work = "/dav/addressbooks/+442079460001/work/";
+    assert_eq!(c.request("MKCOL", work, &[], Vec::new()).await.status, 201);
+    let src = c.card_path("ann.vcf");
+    c.put_vcard(&src, &card("ann", "Ann"), &[]).await;
+    let in_book = c.card_path("bob.vcf");
+    c.put_vcard(&in_book, &card("bob", "Bob"), &[]).await;
+    let other_book = format!("{work}carl.vcf");
+    c.put_vcard(&other_book, &card("carl", "Carl"), &[]).await;
+    for (target, book) in [(&in_book, c.book()), (&other_book, work.to_string())] {
+        let before = snapshot(&c, target, &book).await;
+        let r = c
+            .request(
+                "COPY",
+                &src,
+                &[("Destination", &c.url(target)), ("Overwrite", "T")],
+                Vec::new(),
+            )
+            .await;
+        assert_target_uid_differs(&r, target);
+        assert_eq!(snapshot(&c, target, &book).await, before, "{target}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_onto_a_card_of_the_same_uid_in_another_book_replaces_it() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let work = "/dav/addressbooks/+442079460001/work/";
+    c.request("MKCOL", work, &[], Vec::new()).await;
+    let src = c.card_path("ann.vcf");
+    let newer = card("ann", "Ann Newer");
+    c.put_vcard(&src, &newer, &[]).await;
+    let target = format!("{work}ann.vcf");
+    c.put_vcard(&target, &card("ann", "Ann Older"), &[]).await;
+    let r = c
+        .request(
+            "MOVE",
+            &src,
+            &[("Destination", &c.url(&target)), ("Overwrite", "T")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(c.get(&target).await.body.as_bytes(), newer.as_slice());
+    assert_eq!(c.get(&src).await.status, 404);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_with_two_uid_lines_is_refused_with_valid_address_data() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("two.vcf");
+    for second in ["UID:same", "UID:other"] {
+        let body = format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:same\r\n{second}\r\nFN:Two\r\nN:Two;;;;\r\nEND:VCARD\r\n"
+        );
+        let r = c.put_vcard(&p, body.as_bytes(), &[]).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.has_condition("valid-address-data"), "{}", r.body);
+        assert_eq!(c.get(&p).await.status, 404);
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_without_uid_onto_a_card_keeps_the_cards_uid() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("ann.vcf");
+    let put = c.put_vcard(&p, &card("ann", "Ann"), &[]).await;
+    let etag = put.etag().unwrap();
+    let no_uid =
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Renamed\r\nN:Renamed;Ann;;;\r\nEND:VCARD\r\n";
+    let r = c.put_vcard(&p, no_uid, &[("If-Match", &etag)]).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(r.etag(), None, "the stored card is not the body sent");
+    let got = c.get(&p).await.body;
+    assert!(got.contains("\r\nUID:ann\r\n"), "{got}");
+    assert!(got.contains("FN:Ann Renamed"), "{got}");
+    assert_eq!(got.matches("UID:").count(), 1, "{got}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_with_the_urn_uuid_form_of_the_cards_uid_is_the_same_card() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let uuid = "0d9e8f7a-6b5c-4d3e-8f1a-2b3c4d5e6f70";
+    let p = c.card_path("ann.vcf");
+    c.put_vcard(&p, &card(&format!("urn:uuid:{uuid}"), "Ann"), &[])
+        .await;
+    // Merged in without If-Match, then replaced with the current one.
+    let r = c.put_vcard(&p, &card(uuid, "Ann"), &[]).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let etag = c.get(&p).await.etag().unwrap();
+    let r = c
+        .put_vcard(&p, &card(uuid, "Ann Replaced"), &[("If-Match", &etag)])
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(c.get(&p).await.body.contains("FN:Ann Replaced"));
+    srv.stop().await;
+}
+
 // ----- RFC 4918 §16: error bodies carry exactly the condition -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,14 +63,30 @@ pub(crate) fn quoted(etag: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
-/// Maps a UID conflict to `no-uid-conflict` with the other card's href.
-pub(crate) fn uid_conflict(ctx: &Ctx<'_>, coll: &Collection, e: StorageError) -> DavError {
+/// Maps the UID preconditions of a write to card `name` of `coll` to `no-uid-conflict`:
+/// another card holds the UID (409, that card's href), or the card at `name` has another
+/// UID (403, the href of `name`).
+pub(crate) fn uid_conflict(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    e: StorageError,
+) -> DavError {
     match e {
         StorageError::UidConflict(other) => DavError::condition(Precondition::NoUidConflict(
             ctx.hrefs.contact(&coll.slug, &other),
         )),
+        StorageError::UidMismatch => target_uid_differs(ctx, coll, name),
         e => e.into(),
     }
+}
+
+/// The 403 `no-uid-conflict` of a write whose card would replace card `name` of another UID.
+pub(crate) fn target_uid_differs(ctx: &Ctx<'_>, coll: &Collection, name: &str) -> DavError {
+    DavError::condition(Precondition::TargetUidDiffers(
+        ctx.hrefs.contact(&coll.slug, name),
+    ))
+    .with_reason("the card at the target has another UID")
 }
 
 /// GET/HEAD of a card, converted when `Accept` asks for another vCard version.
@@ -221,7 +237,7 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
             )
             .await
     };
-    let out = out.map_err(|e| uid_conflict(ctx, &dc, e))?;
+    let out = out.map_err(|e| uid_conflict(ctx, &dc, &dname, e))?;
     Ok(response::status(if out.replaced {
         StatusCode::NO_CONTENT
     } else {

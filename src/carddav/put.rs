@@ -4,6 +4,8 @@
 //! | request | what happens |
 //! |---|---|
 //! | PUT to a new name | stored as sent (after `vcard::ingest`) |
+//! | PUT onto a card, body with another `UID` | 403 `no-uid-conflict` naming the card (RFC 6352 §6.3.2.1), whatever the conditions; nothing is merged or written |
+//! | PUT onto a card, body without a `UID` | the card's `UID` is written into it (the body is repaired: no `ETag`), then as below |
 //! | PUT without `If-Match` onto a card | two-way merge: incoming items replace or join the stored ones, nothing is deleted |
 //! | PUT with the current `If-Match` | intentional replace: what the client removed stays removed |
 //! | PUT with a stale `If-Match` | the book's conflict policy: `merge` (three-way against the version the client last saw, two-way if it is no longer kept), `reject` (412), `client-wins`, `server-wins` |
@@ -13,19 +15,25 @@
 //! Whenever the stored card differs from the bytes received, the response has no `ETag`
 //! (RFC 6352 §6.3.2.3), so the client re-fetches; a write that changes nothing leaves the
 //! ETag and the sync token as they were.
+//!
+//! Invariant: a card never absorbs another card. Merges only ever join a body into the
+//! stored card of the same `UID` (compared as `vcard::merge::uid_key` compares them, so
+//! `urn:uuid:` on one side only is the same UID), and storage refuses any write that would
+//! replace a card with one of another `UID` (`StorageError::UidMismatch`), so a race cannot
+//! slip one in either.
 
 use http::{HeaderValue, StatusCode, header};
 
 use super::policy::{ConflictPolicy, POLICY_PROP};
 use super::uplink::{self, UplinkError, UplinkOptions};
-use super::{VCARD_TYPE, accepted_media_type, charset, quoted, uid_conflict};
+use super::{VCARD_TYPE, accepted_media_type, charset, quoted, target_uid_differs, uid_conflict};
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::resource::Resource;
 use crate::dav::response::{self, Response};
 use crate::dav::xml::NS_DIALBOOK;
 use crate::dav::{Ctx, etag_of, headers};
 use crate::storage::{Collection, Condition, NewObject, PropTarget, StorageError};
-use crate::vcard::merge::{Prefer, identity, merge_three_way, merge_two_way};
+use crate::vcard::merge::{Prefer, merge_three_way, merge_two_way, uid_key};
 use crate::vcard::{self, Ingested, VcardError};
 
 /// How often a merge is retried when another writer changed the card in between.
@@ -96,7 +104,7 @@ async fn store(
         .storage
         .put_object(coll.id, &obj, cond)
         .await
-        .map_err(|e| uid_conflict(ctx, coll, e))?;
+        .map_err(|e| uid_conflict(ctx, coll, name, e))?;
     let mut r = response::status(if out.created {
         StatusCode::CREATED
     } else {
@@ -111,6 +119,32 @@ async fn store(
         r.headers_mut().insert(header::LOCATION, v);
     }
     Ok(r)
+}
+
+/// Whether two `UID` values name the same card (`urn:uuid:` and surrounding space aside).
+fn same_uid(a: &str, b: &str) -> bool {
+    uid_key(a) == uid_key(b)
+}
+
+/// RFC 6352 §6.3.2.1 on a write onto card `name`, whose stored `UID` is `target_uid`: a
+/// body without a `UID` gets the card's; a body with another `UID` is refused (403
+/// `no-uid-conflict` with the card's href). The `UID` recorded for the write is then the
+/// stored one, exactly as storage holds it.
+fn keep_target_uid(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    target_uid: &str,
+    ing: &mut Ingested,
+) -> Result<(), DavError> {
+    if ing.uid_added {
+        ing.bytes = vcard::uid::replace_uid(&ing.bytes, target_uid);
+        ing.repaired = true;
+    } else if !same_uid(&ing.uid, target_uid) {
+        return Err(target_uid_differs(ctx, coll, name));
+    }
+    ing.uid = target_uid.to_string();
+    Ok(())
 }
 
 /// The conflict policy in force for a book: its own property, else the server's.
@@ -152,6 +186,11 @@ async fn merge_into(
             // Deleted meanwhile: the incoming card is all there is.
             return store(ctx, coll, name, &Condition::IfNoneMatchAny, incoming).await;
         };
+        // The card may have been replaced since the request was resolved: check its UID
+        // as it is now (the write below is conditional on exactly this version).
+        if !same_uid(&incoming.uid, &stored.meta.uid) {
+            return Err(target_uid_differs(ctx, coll, name));
+        }
         let merged = match &base {
             Some(b) => merge_three_way(
                 b,
@@ -172,9 +211,8 @@ async fn merge_into(
             }
             return Ok(r);
         }
-        let uid = identity(&merged.bytes, region)
-            .map(|i| i.uid)
-            .unwrap_or(stored.meta.uid.clone());
+        // The merge keeps the stored card's UID line, so its UID is the stored one.
+        let uid = stored.meta.uid.clone();
         let etag = etag_of(&merged.bytes);
         let exact = merged.bytes == incoming.bytes && !incoming.repaired;
         let obj = NewObject {
@@ -202,7 +240,7 @@ async fn merge_into(
                 return Ok(r);
             }
             Err(StorageError::PreconditionFailed) => continue,
-            Err(e) => return Err(uid_conflict(ctx, coll, e)),
+            Err(e) => return Err(uid_conflict(ctx, coll, name, e)),
         }
     }
     Err(DavError::precondition_failed().with_reason("the card kept changing; try again"))
@@ -248,7 +286,8 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             store(ctx, coll, name, &cond, ing).await
         }
         Resource::Contact(coll, meta) => {
-            let ing = ingest_body(ctx)?;
+            let mut ing = ingest_body(ctx)?;
+            keep_target_uid(ctx, coll, &meta.name, &meta.uid, &mut ing)?;
             match &cond {
                 // The patent's unconditional upload onto an existing record.
                 Condition::None => merge_into(ctx, coll, &meta.name, ing, None).await,

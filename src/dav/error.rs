@@ -14,8 +14,11 @@ pub enum Precondition {
     ValidSyncToken,
     /// RFC 6578 §3.6: a `DAV:limit` the server cannot honour.
     NumberOfMatchesWithinLimits,
-    /// RFC 6352 §6.3.2.1: another card in the address book has this UID (href given).
+    /// RFC 6352 §6.3.2.1: another card in the address book has this UID (href: that card).
     NoUidConflict(String),
+    /// RFC 6352 §6.3.2.1: the write would overwrite the card at its target with a card of
+    /// another UID (href: the target). Reported as `CARDDAV:no-uid-conflict` too.
+    TargetUidDiffers(String),
     /// RFC 6352 §6.3.2.1: the body is not a valid vCard.
     ValidAddressData,
     /// RFC 6352 §6.3.2.1: media type, version or charset we do not store.
@@ -48,6 +51,8 @@ impl Precondition {
             // RFC 4918 §16: preconditions are 403 or 409; 409 where the client can resolve
             // the conflict with the other resource.
             NoUidConflict(_) => StatusCode::CONFLICT,
+            // Nothing the client can change at the target makes this write acceptable.
+            TargetUidDiffers(_) => StatusCode::FORBIDDEN,
             MaxResourceSize => StatusCode::PAYLOAD_TOO_LARGE,
             ResourceMustBeNull => StatusCode::METHOD_NOT_ALLOWED,
             ValidSyncToken
@@ -73,7 +78,7 @@ impl Precondition {
         match self {
             ValidSyncToken => dav("valid-sync-token"),
             NumberOfMatchesWithinLimits => dav("number-of-matches-within-limits"),
-            NoUidConflict(href) => Element::new(
+            NoUidConflict(href) | TargetUidDiffers(href) => Element::new(
                 QName::new(NS_CARDDAV, "no-uid-conflict"),
                 Content::Hrefs(vec![href.clone()]),
             ),
@@ -158,6 +163,7 @@ impl From<crate::storage::StorageError> for DavError {
             PreconditionFailed => DavError::precondition_failed(),
             // The caller knows the href; this fallback has none to give.
             UidConflict(_) => DavError::condition(Precondition::NoUidConflict(String::new())),
+            UidMismatch => DavError::condition(Precondition::TargetUidDiffers(String::new())),
             InvalidToken => DavError::condition(Precondition::ValidSyncToken),
             ParentMissing => DavError::conflict("the parent collection does not exist"),
             Batch { error, .. } => DavError::from(*error),

@@ -248,6 +248,33 @@ pub fn error_children(xml: &str) -> Vec<(String, String)> {
     }
 }
 
+/// The `DAV:href` values anywhere inside a `<D:error>` body (the condition's hrefs).
+pub fn error_hrefs(xml: &str) -> Vec<String> {
+    let mut r = NsReader::from_str(xml);
+    let mut out = Vec::new();
+    let mut in_href = false;
+    let mut text = String::new();
+    loop {
+        let Ok((res, ev)) = r.read_resolved_event() else {
+            return out;
+        };
+        let dav = matches!(res, ResolveResult::Bound(n) if n.as_ref() == "DAV:");
+        match ev {
+            Event::Start(e) if dav && e.local_name().as_ref() == "href" => {
+                in_href = true;
+                text.clear();
+            }
+            Event::Text(t) if in_href => text.push_str(&t.xml10_content()),
+            Event::End(e) if in_href && e.local_name().as_ref() == "href" => {
+                in_href = false;
+                out.push(text.trim().to_string());
+            }
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
 /// The text of the `{urn:x-dialbook:ns}reason` child of a `<D:error>` body, if any.
 pub fn error_reason(xml: &str) -> Option<String> {
     let mut r = NsReader::from_str(xml);
