@@ -10,6 +10,9 @@
 //!
 //! Home: the members are the address books; a current home token answers nothing
 //! changed, an older home token or none lists every book, anything else is invalid.
+//!
+//! Every changed member that still exists is answered with propstats, also when the
+//! request's `DAV:prop` is empty (then one empty `prop` with 200, RFC 6578 §3.2).
 
 use crate::carddav::report::{member_dead_props, prop_ctx};
 use crate::dav::Ctx;

@@ -69,7 +69,8 @@ pub struct PropStat {
 /// One `<D:response>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    /// `<D:href/>` + `<D:propstat>`s (propstats with no props are skipped).
+    /// `<D:href/>` + `<D:propstat>`s, each written as given (one with no props is an empty
+    /// `<D:prop/>` with its status: RFC 6578 §3.2 answers an empty `DAV:prop` that way).
     PropStats {
         href: String,
         propstats: Vec<PropStat>,
@@ -128,7 +129,7 @@ impl MultistatusWriter {
             Response::PropStats { href, propstats } => {
                 buf.push_str(&escape(href));
                 buf.push_str("</D:href>");
-                for ps in propstats.iter().filter(|ps| !ps.props.is_empty()) {
+                for ps in propstats {
                     buf.push_str("<D:propstat><D:prop>");
                     let mut scope = Vec::new();
                     for p in &ps.props {
@@ -657,31 +658,33 @@ mod tests {
     }
 
     #[test]
-    fn propstat_without_props_is_skipped() {
+    fn propstat_without_props_is_an_empty_prop_with_its_status() {
         let out = one(
             Response::PropStats {
-                href: "/ab/".into(),
-                propstats: vec![
-                    PropStat {
-                        error: None,
-                        status: 200,
-                        props: vec![Prop {
-                            name: dav("getetag"),
-                            content: Content::Text("\"e\"".into()),
-                        }],
-                    },
-                    PropStat {
-                        error: None,
-                        status: 404,
-                        props: vec![],
-                    },
-                ],
+                href: "/ab/a.vcf".into(),
+                propstats: vec![PropStat {
+                    error: None,
+                    status: 200,
+                    props: vec![],
+                }],
             },
             None,
         );
-        assert_eq!(out.matches("<D:propstat>").count(), 1);
-        assert!(!out.contains("404"));
-        assert!(out.contains("<D:getetag>&quot;e&quot;</D:getetag>"));
+        assert_eq!(
+            inner_infoset(&out, NS_DAV, "response"),
+            vec![
+                "<{DAV:}href>",
+                "\"/ab/a.vcf\"",
+                "</>",
+                "<{DAV:}propstat>",
+                "<{DAV:}prop>",
+                "</>",
+                "<{DAV:}status>",
+                "\"HTTP/1.1 200 OK\"",
+                "</>",
+                "</>",
+            ]
+        );
     }
 
     #[test]
