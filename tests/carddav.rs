@@ -880,3 +880,22 @@ async fn error_body_holds_the_condition_alone_and_the_reason_in_a_dialbook_eleme
     );
     srv.stop().await;
 }
+
+// ----- RFC 4918 §14.20: PROPFIND bodies -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn propfind_with_more_than_one_of_prop_allprop_propname_is_400() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    for inner in [
+        "<D:prop><D:getetag/></D:prop><D:allprop/>",
+        "<D:propname/><D:prop><D:getetag/></D:prop>",
+        "<D:allprop/><D:propname/>",
+        "<D:prop><D:getetag/></D:prop><D:prop><D:displayname/></D:prop>",
+    ] {
+        let body = format!(r#"<D:propfind xmlns:D="DAV:">{inner}</D:propfind>"#);
+        let r = c.propfind(&c.book(), "0", &body).await;
+        assert_eq!(r.status, 400, "{inner}: {}", r.body);
+    }
+    srv.stop().await;
+}

@@ -124,8 +124,9 @@ pub enum Report {
 
 /// Parses a PROPFIND body; an empty (or whitespace-only) body is allprop.
 ///
-/// The first of `prop`, `allprop` (with a sibling `include`) or `propname` wins; a
-/// `propfind` with none of them is [`XmlError::Invalid`].
+/// Exactly one of `prop`, `allprop` (with an optional sibling `include`) or `propname`
+/// (RFC 4918 §14.20); a `propfind` with none of them or with more than one (two `prop`s
+/// included) is [`XmlError::Invalid`].
 pub fn parse_propfind(body: &[u8]) -> Result<PropFind, XmlError> {
     let Some(root) = tree::parse(body)? else {
         return Ok(PropFind::AllProp {
@@ -133,7 +134,7 @@ pub fn parse_propfind(body: &[u8]) -> Result<PropFind, XmlError> {
         });
     };
     expect_root(&root, NS_DAV, "propfind")?;
-    propfind_of(&root)
+    propfind_of(&root)?
         .ok_or_else(|| XmlError::Invalid("propfind needs prop, allprop or propname".into()))
 }
 
@@ -203,7 +204,8 @@ pub fn parse_mkcol(body: &[u8]) -> Result<MkcolBody, XmlError> {
 /// Parses a REPORT body.
 ///
 /// An empty body is [`XmlError::Invalid`], as is an `addressbook-query` without
-/// `filter`. A report naming no `prop`/`allprop`/`propname` gets allprop. A
+/// `filter`. A report naming no `prop`/`allprop`/`propname` gets allprop; one naming more
+/// than one of them is [`XmlError::Invalid`]. A
 /// `sync-collection` without `sync-level` gets `"1"`; one without `sync-token` (or with an
 /// empty one) is an initial sync.
 pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
@@ -212,7 +214,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
     let local = root.name.local.as_str();
     Ok(match (ns, local) {
         (NS_CARDDAV, "addressbook-multiget") => Report::AddressbookMultiget(Multiget {
-            props: report_props(&root),
+            props: report_props(&root)?,
             hrefs: root
                 .elems()
                 .filter(|e| e.is(NS_DAV, "href"))
@@ -224,7 +226,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
                 .child(NS_CARDDAV, "filter")
                 .ok_or_else(|| XmlError::Invalid("addressbook-query needs a filter".into()))?;
             Report::AddressbookQuery(AddressbookQuery {
-                props: report_props(&root),
+                props: report_props(&root)?,
                 filter: parse_filter(filter)?,
                 limit: limit_of(&root, NS_CARDDAV)?,
             })
@@ -290,29 +292,37 @@ fn set_op(p: &Node) -> PatchOp {
     }
 }
 
-/// The first `DAV:prop`, `DAV:allprop` (+ `DAV:include`) or `DAV:propname` child.
-fn propfind_of(parent: &Node) -> Option<PropFind> {
+/// The `DAV:prop`, `DAV:allprop` (+ `DAV:include`) or `DAV:propname` child, if any;
+/// [`XmlError::Invalid`] when there is more than one of them (RFC 4918 §14.20).
+fn propfind_of(parent: &Node) -> Result<Option<PropFind>, XmlError> {
+    let mut found = None;
     for e in parent.elems() {
-        if e.is(NS_DAV, "prop") {
-            return Some(PropFind::Prop(e.elems().map(|p| p.name.clone()).collect()));
-        }
-        if e.is(NS_DAV, "allprop") {
+        let pf = if e.is(NS_DAV, "prop") {
+            PropFind::Prop(e.elems().map(|p| p.name.clone()).collect())
+        } else if e.is(NS_DAV, "allprop") {
             let include = parent
                 .child(NS_DAV, "include")
                 .map(|i| i.elems().map(|p| p.name.clone()).collect())
                 .unwrap_or_default();
-            return Some(PropFind::AllProp { include });
+            PropFind::AllProp { include }
+        } else if e.is(NS_DAV, "propname") {
+            PropFind::PropName
+        } else {
+            continue;
+        };
+        if found.is_some() {
+            return Err(XmlError::Invalid(
+                "only one of prop, allprop and propname".into(),
+            ));
         }
-        if e.is(NS_DAV, "propname") {
-            return Some(PropFind::PropName);
-        }
+        found = Some(pf);
     }
-    None
+    Ok(found)
 }
 
 /// The property request of a REPORT; allprop when the report names none.
-fn report_props(root: &Node) -> ReportProps {
-    let propfind = propfind_of(root).unwrap_or(PropFind::AllProp {
+fn report_props(root: &Node) -> Result<ReportProps, XmlError> {
+    let propfind = propfind_of(root)?.unwrap_or(PropFind::AllProp {
         include: Vec::new(),
     });
     let holder = match &propfind {
@@ -323,10 +333,10 @@ fn report_props(root: &Node) -> ReportProps {
     let address_data = holder
         .and_then(|h| h.child(NS_CARDDAV, "address-data"))
         .map(address_data_request);
-    ReportProps {
+    Ok(ReportProps {
         propfind,
         address_data,
-    }
+    })
 }
 
 /// RFC 6352 §10.4 `address-data` as a request.
@@ -383,7 +393,7 @@ fn sync_collection(root: &Node) -> Result<SyncCollection, XmlError> {
     Ok(SyncCollection {
         sync_token,
         sync_level,
-        props: report_props(root),
+        props: report_props(root)?,
         limit: limit_of(root, NS_DAV)?,
     })
 }
@@ -622,6 +632,22 @@ mod tests {
     fn propfind_without_prop_allprop_or_propname_is_invalid() {
         let body = br#"<D:propfind xmlns:D="DAV:"><D:other/></D:propfind>"#;
         assert!(matches!(parse_propfind(body), Err(XmlError::Invalid(_))));
+    }
+
+    #[test]
+    fn propfind_with_more_than_one_of_prop_allprop_propname_is_invalid() {
+        for inner in [
+            "<D:prop><D:getetag/></D:prop><D:allprop/>",
+            "<D:propname/><D:prop><D:getetag/></D:prop>",
+            "<D:allprop/><D:propname/>",
+            "<D:prop><D:getetag/></D:prop><D:prop><D:displayname/></D:prop>",
+        ] {
+            let body = format!(r#"<D:propfind xmlns:D="DAV:">{inner}</D:propfind>"#);
+            assert!(
+                matches!(parse_propfind(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
     }
 
     #[test]
