@@ -881,6 +881,64 @@ async fn error_body_holds_the_condition_alone_and_the_reason_in_a_dialbook_eleme
     srv.stop().await;
 }
 
+// ----- RFC 6352 §8.6, §8.7: address-data we do not serve -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiget_asking_address_data_we_do_not_serve_is_403_supported_address_data() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[])
+        .await;
+    for attrs in [
+        r#"version="2.1""#,
+        r#"content-type="application/vcard+json""#,
+        r#"content-type="text/vcard" version="5.0""#,
+    ] {
+        let body = format!(
+            r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data {attrs}/></D:prop><D:href>{}</D:href></C:addressbook-multiget>"#,
+            c.card_path("a.vcf")
+        );
+        let r = c.report(&c.book(), "1", &body).await;
+        assert_eq!(r.status, 403, "{attrs}: {}", r.body);
+        assert!(
+            r.has_condition("supported-address-data"),
+            "{attrs}: {}",
+            r.body
+        );
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_asking_address_data_we_do_not_serve_is_403_supported_address_data() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "A"), &[])
+        .await;
+    for attrs in [r#"version="2.1""#, r#"content-type="text/x-vcard""#] {
+        let body = format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data {attrs}/></D:prop><C:filter/></C:addressbook-query>"#
+        );
+        let r = c.report(&c.book(), "1", &body).await;
+        assert_eq!(r.status, 403, "{attrs}: {}", r.body);
+        assert!(
+            r.has_condition("supported-address-data"),
+            "{attrs}: {}",
+            r.body
+        );
+    }
+    // What we serve is still served.
+    let ok = r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data content-type="text/vcard" version="4.0"/></D:prop><C:filter/></C:addressbook-query>"#;
+    let ms = c.report(&c.book(), "1", ok).await.ms();
+    assert!(
+        ms.responses[0]
+            .text("address-data")
+            .unwrap()
+            .contains("VERSION:4.0")
+    );
+    srv.stop().await;
+}
+
 // ----- RFC 4918 §14.20: PROPFIND bodies -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

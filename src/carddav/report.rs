@@ -1,16 +1,21 @@
 //! CardDAV reports: `addressbook-multiget` (RFC 6352 §8.7), `addressbook-query` (§8.6,
 //! with `limit` truncation per §8.6.1), and dialbook's fingerprint reconciliation
 //! (seed 004).
+//!
+//! An `address-data` asking for a media type or a version we do not serve is 403
+//! `CARDDAV:supported-address-data` (§8.6, §8.7), checked before anything is read:
+//! [`check_address_data`], which `sync-collection` shares.
 
 use std::collections::HashMap;
 
 use crate::dav::Ctx;
-use crate::dav::error::DavError;
+use crate::dav::error::{DavError, Precondition};
 use crate::dav::propfind::{Wanted, propstats};
 use crate::dav::resource::{Path, Resource, href_path, parse_path};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{
-    AddressbookQuery, ClientCard, Multiget, MultistatusWriter, Response as MsResponse, escape,
+    AddressDataRequest, AddressbookQuery, ClientCard, Multiget, MultistatusWriter,
+    Response as MsResponse, escape,
 };
 use crate::props::PropCtx;
 use crate::storage::{Collection, DeadProp, ObjectPages};
@@ -33,6 +38,32 @@ pub async fn member_dead_props(
     Ok(map)
 }
 
+/// RFC 6352 §10.4: the `content-type` and `version` an `address-data` request names must
+/// be ones we serve (`text/vcard`, 3.0 or 4.0), else 403 `CARDDAV:supported-address-data`
+/// (§8.6, §8.7). Absent attributes ask for the stored card as it is.
+pub fn check_address_data(req: Option<&AddressDataRequest>) -> Result<(), DavError> {
+    let Some(req) = req else { return Ok(()) };
+    let refused =
+        |what: String| DavError::condition(Precondition::SupportedAddressData).with_reason(what);
+    if let Some(ct) = &req.content_type {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("text/vcard") {
+            return Err(refused(format!(
+                "address-data content-type {mime:?}: only text/vcard is served"
+            )));
+        }
+    }
+    if let Some(v) = &req.version
+        && crate::vcard::Version::parse(v).is_none()
+    {
+        return Err(refused(format!(
+            "address-data version {:?}: only 3.0 and 4.0 are served",
+            v.trim()
+        )));
+    }
+    Ok(())
+}
+
 pub fn prop_ctx<'a>(ctx: &'a Ctx<'_>) -> PropCtx<'a> {
     PropCtx {
         hrefs: &ctx.hrefs,
@@ -47,6 +78,7 @@ pub async fn multiget(
     coll: &Collection,
     m: &Multiget,
 ) -> Result<Response, DavError> {
+    check_address_data(m.props.address_data.as_ref())?;
     let wanted = Wanted {
         propfind: &m.props.propfind,
         address_data: m.props.address_data.as_ref(),
@@ -97,6 +129,7 @@ pub async fn query(
     coll: &Collection,
     q: &AddressbookQuery,
 ) -> Result<Response, DavError> {
+    check_address_data(q.props.address_data.as_ref())?;
     let wanted = Wanted {
         propfind: &q.props.propfind,
         address_data: q.props.address_data.as_ref(),
@@ -130,7 +163,7 @@ pub async fn query(
         w.response(&MsResponse::Status {
             href: ctx.hrefs.addressbook(&coll.slug),
             status: 507,
-            error: Some(crate::dav::error::Precondition::NumberOfMatchesWithinLimits.element()),
+            error: Some(Precondition::NumberOfMatchesWithinLimits.element()),
         });
     }
     Ok(response::multistatus(w.finish(None)))

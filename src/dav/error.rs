@@ -1,7 +1,7 @@
 //! The error table: every DAV failure is a [`DavError`], and each precondition maps to its
 //! status code and its `<D:error>` element here, once (RFC 4918 §16; RFC 6352 §6.3.2.1,
-//! §8.3, §10.5; RFC 6578 §3.2; RFC 5689 §3). The `<D:error>` body carries the element
-//! alone; a reason goes along in `{urn:x-dialbook:ns}reason` (`dav::response`).
+//! §8.3, §8.6, §8.7, §10.5; RFC 6578 §3.2; RFC 5689 §3). The `<D:error>` body carries the
+//! element alone; a reason goes along in `{urn:x-dialbook:ns}reason` (`dav::response`).
 
 use http::StatusCode;
 
