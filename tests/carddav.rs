@@ -939,6 +939,74 @@ async fn query_asking_address_data_we_do_not_serve_is_403_supported_address_data
     srv.stop().await;
 }
 
+// ----- REPORTs on a card's own URL -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiget_on_a_cards_own_url_returns_that_card() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let (a, b) = (c.card_path("a.vcf"), c.card_path("b.vcf"));
+    c.put_vcard(&a, &card("a", "Alpha"), &[]).await;
+    c.put_vcard(&b, &card("b", "Beta"), &[]).await;
+    let body = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><D:href>{a}</D:href><D:href>{b}</D:href></C:addressbook-multiget>"#
+    );
+    let ms = c.report(&a, "0", &body).await.ms();
+    assert_eq!(ms.responses.len(), 2);
+    let got = ms.get("/a.vcf").unwrap();
+    assert!(got.text("address-data").unwrap().contains("FN:Alpha"));
+    assert_eq!(got.text("getetag"), c.get(&a).await.etag());
+    // The scope is the card: another card's href is not served through it.
+    assert_eq!(ms.get("/b.vcf").unwrap().status, Some(404));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_on_a_cards_own_url_filters_that_card_alone() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let (a, b) = (c.card_path("a.vcf"), c.card_path("b.vcf"));
+    c.put_vcard(&a, &card("a", "Alpha"), &[]).await;
+    c.put_vcard(&b, &card("b", "Alphabet"), &[]).await;
+    let q = |text: &str| {
+        format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><C:filter><C:prop-filter name="FN"><C:text-match>{text}</C:text-match></C:prop-filter></C:filter></C:addressbook-query>"#
+        )
+    };
+    let ms = c.report(&a, "0", &q("alpha")).await.ms();
+    assert_eq!(ms.hrefs(), [a.as_str()]);
+    assert!(ms.responses[0].text("getetag").is_some());
+    assert!(
+        c.report(&a, "0", &q("beta"))
+            .await
+            .ms()
+            .responses
+            .is_empty()
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cards_supported_report_set_lists_multiget_and_query() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let a = c.card_path("a.vcf");
+    c.put_vcard(&a, &card("a", "A"), &[]).await;
+    let q = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:supported-report-set/></D:prop></D:propfind>"#;
+    let r = c.propfind(&a, "0", q).await;
+    assert_eq!(r.status, 207);
+    let names = ms::element_names(&r.body);
+    let card_ns = "urn:ietf:params:xml:ns:carddav".to_string();
+    for report in ["addressbook-multiget", "addressbook-query"] {
+        assert!(
+            names.contains(&(card_ns.clone(), report.to_string())),
+            "{report}: {}",
+            r.body
+        );
+    }
+    srv.stop().await;
+}
+
 // ----- RFC 4918 §14.20: PROPFIND bodies -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,7 +73,7 @@ pub fn allowed(r: &Resource) -> &'static [Method] {
         Resource::Addressbook(_) => &[Options, Propfind, Proppatch, Report, Delete, Post],
         Resource::NewAddressbook(_) => &[Options, Mkcol],
         Resource::Contact(..) => &[
-            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
+            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move, Report,
         ],
         Resource::NewContact(..) => &[Options, Put],
         Resource::FilesRoot => &[Options, Get, Head, Propfind],

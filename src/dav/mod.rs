@@ -206,10 +206,16 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let rep = parse_report(&ctx.req.body)?;
     match (&rep, r) {
         (Report::AddressbookMultiget(m), Resource::Addressbook(c)) => {
-            crate::carddav::report::multiget(ctx, c, m).await
+            crate::carddav::report::multiget(ctx, c, None, m).await
+        }
+        (Report::AddressbookMultiget(m), Resource::Contact(c, meta)) => {
+            crate::carddav::report::multiget(ctx, c, Some(meta), m).await
         }
         (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
-            crate::carddav::report::query(ctx, c, q).await
+            crate::carddav::report::query(ctx, c, None, q).await
+        }
+        (Report::AddressbookQuery(q), Resource::Contact(c, meta)) => {
+            crate::carddav::report::query(ctx, c, Some(meta), q).await
         }
         (Report::Reconcile(cards), Resource::Addressbook(c)) => {
             crate::carddav::report::reconcile(ctx, c, cards).await

@@ -232,6 +232,11 @@ pub fn supported_reports(r: &Resource) -> Vec<Element> {
             report(NS_DAV, "sync-collection"),
             report(crate::dav::xml::NS_DIALBOOK, "reconcile"),
         ],
+        // RFC 6352 §8.6, §8.7: both reports also answer on a card's own URL.
+        Resource::Contact(..) => vec![
+            report(NS_CARDDAV, "addressbook-multiget"),
+            report(NS_CARDDAV, "addressbook-query"),
+        ],
         Resource::AddressbookHome | Resource::FilesHome(_) => {
             vec![report(NS_DAV, "sync-collection")]
         }

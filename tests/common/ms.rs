@@ -300,3 +300,23 @@ pub fn error_reason(xml: &str) -> Option<String> {
         }
     }
 }
+
+/// Every element of a document as (namespace, local name), in document order.
+pub fn element_names(xml: &str) -> Vec<(String, String)> {
+    let mut r = NsReader::from_str(xml);
+    let mut out = Vec::new();
+    loop {
+        let (res, ev) = r.read_resolved_event().expect("well-formed XML");
+        let ns = match res {
+            ResolveResult::Bound(n) => n.as_ref().to_string(),
+            _ => String::new(),
+        };
+        match ev {
+            Event::Start(e) | Event::Empty(e) => {
+                out.push((ns, e.local_name().as_ref().to_string()));
+            }
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
