@@ -104,16 +104,65 @@ pub struct ClientCard {
     pub fingerprint: String,
 }
 
+/// What a `principal-match` matches the current user against (RFC 3744 §9.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalMatchOn {
+    /// `DAV:self`: members that are the current user's principal.
+    Itself,
+    /// `DAV:principal-property`: members whose property (an href) names that principal.
+    Property(QName),
+}
+
+/// RFC 3744 §9.3 `principal-match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalMatch {
+    pub on: PrincipalMatchOn,
+    /// The `DAV:prop` to report for each match, if given.
+    pub prop: Option<Vec<QName>>,
+}
+
+/// One `DAV:property-search` of a `principal-property-search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySearch {
+    /// The properties searched (any of them may hold the match).
+    pub props: Vec<QName>,
+    /// The `DAV:match` text.
+    pub text: String,
+    /// The `match-type` attribute of `DAV:match` (a CalendarServer extension clients
+    /// send); `contains` when absent, as RFC 3744 §9.4 prefers.
+    pub match_type: MatchType,
+}
+
+/// RFC 3744 §9.4 `principal-property-search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalPropertySearch {
+    pub searches: Vec<PropertySearch>,
+    /// `test="anyof"` on the root (a CalendarServer extension); RFC 3744's default is
+    /// that every `property-search` must match.
+    pub any_of: bool,
+    /// The `DAV:prop` to report for each principal found, if given.
+    pub prop: Option<Vec<QName>>,
+    /// `DAV:apply-to-principal-collection-set`.
+    pub apply_to_principal_collection_set: bool,
+}
+
 /// A REPORT body, by its root element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
     AddressbookMultiget(Multiget),
     AddressbookQuery(AddressbookQuery),
     SyncCollection(SyncCollection),
-    /// RFC 3253 / RFC 3744 reports some clients probe; answered with a fixed response or
-    /// 403 `DAV:supported-report`.
+    /// RFC 3253 §3.8, which some clients probe on the principal; answered with a fixed
+    /// response.
     ExpandProperty(Vec<QName>),
-    PrincipalPropertySearch,
+    /// RFC 3744 §9.2: the properties (of the one `DAV:prop`) to report for each principal
+    /// in the resource's ACL.
+    AclPrincipalPropSet(Vec<QName>),
+    /// RFC 3744 §9.3.
+    PrincipalMatch(PrincipalMatch),
+    /// RFC 3744 §9.4.
+    PrincipalPropertySearch(PrincipalPropertySearch),
+    /// RFC 3744 §9.5 (the body is an empty element).
     PrincipalSearchPropertySet,
     /// dialbook's fingerprint reconciliation (seed 004, `docs/merge.md`): the client's
     /// cards as (UID, content fingerprint) pairs.
@@ -241,8 +290,29 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
                 })
                 .collect(),
         ),
-        (NS_DAV, "principal-property-search") => Report::PrincipalPropertySearch,
-        (NS_DAV, "principal-search-property-set") => Report::PrincipalSearchPropertySet,
+        (NS_DAV, "acl-principal-prop-set") => {
+            let mut props = root.elems().filter(|e| e.is(NS_DAV, "prop"));
+            match (props.next(), props.next()) {
+                (Some(p), None) => Report::AclPrincipalPropSet(prop_names(p)),
+                _ => {
+                    return Err(XmlError::Invalid(
+                        "acl-principal-prop-set needs exactly one DAV:prop".into(),
+                    ));
+                }
+            }
+        }
+        (NS_DAV, "principal-match") => Report::PrincipalMatch(principal_match(&root)?),
+        (NS_DAV, "principal-property-search") => {
+            Report::PrincipalPropertySearch(principal_property_search(&root)?)
+        }
+        (NS_DAV, "principal-search-property-set") => {
+            if root.has_elements() {
+                return Err(XmlError::Invalid(
+                    "principal-search-property-set must be empty".into(),
+                ));
+            }
+            Report::PrincipalSearchPropertySet
+        }
         (NS_DIALBOOK, "reconcile") => Report::Reconcile(
             root.elems()
                 .filter(|e| e.is(NS_DIALBOOK, "card"))
@@ -261,6 +331,109 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         _ => Report::Unknown(root.name.clone()),
+    })
+}
+
+/// The names inside a `DAV:prop`.
+fn prop_names(prop: &Node) -> Vec<QName> {
+    prop.elems().map(|p| p.name.clone()).collect()
+}
+
+/// The optional single `DAV:prop` child of a report root; two are [`XmlError::Invalid`].
+fn optional_prop(root: &Node) -> Result<Option<Vec<QName>>, XmlError> {
+    let mut props = root.elems().filter(|e| e.is(NS_DAV, "prop"));
+    match (props.next(), props.next()) {
+        (p, None) => Ok(p.map(prop_names)),
+        _ => Err(XmlError::Invalid("more than one DAV:prop".into())),
+    }
+}
+
+/// RFC 3744 §9.3: exactly one of `self` and `principal-property` (which names exactly one
+/// property), and at most one `prop`.
+fn principal_match(root: &Node) -> Result<PrincipalMatch, XmlError> {
+    let mut on = None;
+    for e in root.elems() {
+        let this = if e.is(NS_DAV, "self") {
+            PrincipalMatchOn::Itself
+        } else if e.is(NS_DAV, "principal-property") {
+            let mut names = e.elems();
+            match (names.next(), names.next()) {
+                (Some(n), None) => PrincipalMatchOn::Property(n.name.clone()),
+                _ => {
+                    return Err(XmlError::Invalid(
+                        "principal-property names exactly one property".into(),
+                    ));
+                }
+            }
+        } else {
+            continue;
+        };
+        if on.replace(this).is_some() {
+            return Err(XmlError::Invalid(
+                "principal-match takes one of self and principal-property".into(),
+            ));
+        }
+    }
+    Ok(PrincipalMatch {
+        on: on.ok_or_else(|| {
+            XmlError::Invalid("principal-match needs self or principal-property".into())
+        })?,
+        prop: optional_prop(root)?,
+    })
+}
+
+/// RFC 3744 §9.4: one or more `property-search` (each one `prop` naming at least one
+/// property and one `match`), at most one `prop`, the optional
+/// `apply-to-principal-collection-set`.
+fn principal_property_search(root: &Node) -> Result<PrincipalPropertySearch, XmlError> {
+    let any_of = match root.attr("test") {
+        None | Some("allof") => false,
+        Some("anyof") => true,
+        Some(other) => return Err(XmlError::Invalid(format!("test=\"{other}\""))),
+    };
+    let mut searches = Vec::new();
+    for ps in root.elems().filter(|e| e.is(NS_DAV, "property-search")) {
+        let props: Vec<QName> = ps
+            .elems()
+            .filter(|e| e.is(NS_DAV, "prop"))
+            .flat_map(prop_names)
+            .collect();
+        let mut matches = ps.elems().filter(|e| e.is(NS_DAV, "match"));
+        let (Some(m), None) = (matches.next(), matches.next()) else {
+            return Err(XmlError::Invalid(
+                "property-search needs exactly one match".into(),
+            ));
+        };
+        if props.is_empty() {
+            return Err(XmlError::Invalid(
+                "property-search needs a prop naming a property".into(),
+            ));
+        }
+        let match_type = match m.attr("match-type") {
+            None | Some("contains") => MatchType::Contains,
+            Some("equals") => MatchType::Equals,
+            Some("starts-with") => MatchType::StartsWith,
+            Some("ends-with") => MatchType::EndsWith,
+            Some(other) => return Err(XmlError::Invalid(format!("match-type=\"{other}\""))),
+        };
+        searches.push(PropertySearch {
+            props,
+            text: m.text().trim().to_string(),
+            match_type,
+        });
+    }
+    if searches.is_empty() {
+        return Err(XmlError::Invalid(
+            "principal-property-search needs a property-search".into(),
+        ));
+    }
+    Ok(PrincipalPropertySearch {
+        searches,
+        any_of,
+        prop: optional_prop(root)?,
+        apply_to_principal_collection_set: root
+            .child(NS_DAV, "apply-to-principal-collection-set")
+            .is_some(),
     })
 }
 
@@ -1336,17 +1509,110 @@ mod tests {
     }
 
     #[test]
-    fn principal_property_search_reports() {
-        let search = br#"<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop><D:match>doe</D:match></D:property-search></D:principal-property-search>"#;
-        let set = br#"<D:principal-search-property-set xmlns:D="DAV:"/>"#;
+    fn principal_property_search_reads_searches_props_and_flags() {
+        let search = br#"<D:principal-property-search xmlns:D="DAV:" xmlns:B="urn:b" test="anyof"><D:property-search><D:prop><D:displayname/><B:title/></D:prop><D:match match-type="starts-with"> doE </D:match></D:property-search><D:property-search><D:prop><B:dept/></D:prop><D:match>Sales</D:match></D:property-search><D:prop><D:displayname/></D:prop><D:apply-to-principal-collection-set/></D:principal-property-search>"#;
         assert_eq!(
             parse_report(search).unwrap(),
-            Report::PrincipalPropertySearch
+            Report::PrincipalPropertySearch(PrincipalPropertySearch {
+                searches: vec![
+                    PropertySearch {
+                        props: vec![dav("displayname"), QName::new("urn:b", "title")],
+                        text: "doE".into(),
+                        match_type: MatchType::StartsWith,
+                    },
+                    PropertySearch {
+                        props: vec![QName::new("urn:b", "dept")],
+                        text: "Sales".into(),
+                        match_type: MatchType::Contains,
+                    },
+                ],
+                any_of: true,
+                prop: Some(vec![dav("displayname")]),
+                apply_to_principal_collection_set: true,
+            })
         );
+    }
+
+    #[test]
+    fn principal_property_search_without_a_complete_property_search_is_invalid() {
+        for inner in [
+            "",
+            "<D:property-search><D:match>x</D:match></D:property-search>",
+            "<D:property-search><D:prop/><D:match>x</D:match></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop><D:match>x</D:match><D:match>y</D:match></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop><D:match match-type=\"regex\">x</D:match></D:property-search>",
+        ] {
+            let body = format!(
+                r#"<D:principal-property-search xmlns:D="DAV:">{inner}</D:principal-property-search>"#
+            );
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
+    fn principal_search_property_set_must_be_empty() {
+        let set = br#"<D:principal-search-property-set xmlns:D="DAV:"> </D:principal-search-property-set>"#;
         assert_eq!(
             parse_report(set).unwrap(),
             Report::PrincipalSearchPropertySet
         );
+        let full = br#"<D:principal-search-property-set xmlns:D="DAV:"><D:prop/></D:principal-search-property-set>"#;
+        assert!(matches!(parse_report(full), Err(XmlError::Invalid(_))));
+    }
+
+    #[test]
+    fn acl_principal_prop_set_needs_exactly_one_prop() {
+        let one = br#"<D:acl-principal-prop-set xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:acl-principal-prop-set>"#;
+        assert_eq!(
+            parse_report(one).unwrap(),
+            Report::AclPrincipalPropSet(vec![dav("displayname")])
+        );
+        for inner in ["", "<D:prop/><D:prop/>"] {
+            let body = format!(
+                r#"<D:acl-principal-prop-set xmlns:D="DAV:">{inner}</D:acl-principal-prop-set>"#
+            );
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
+    fn principal_match_self_or_one_principal_property() {
+        let me = br#"<D:principal-match xmlns:D="DAV:"><D:self/><D:prop><D:displayname/></D:prop></D:principal-match>"#;
+        assert_eq!(
+            parse_report(me).unwrap(),
+            Report::PrincipalMatch(PrincipalMatch {
+                on: PrincipalMatchOn::Itself,
+                prop: Some(vec![dav("displayname")]),
+            })
+        );
+        let owner = br#"<D:principal-match xmlns:D="DAV:"><D:principal-property><D:owner/></D:principal-property></D:principal-match>"#;
+        assert_eq!(
+            parse_report(owner).unwrap(),
+            Report::PrincipalMatch(PrincipalMatch {
+                on: PrincipalMatchOn::Property(dav("owner")),
+                prop: None,
+            })
+        );
+        for inner in [
+            "",
+            "<D:self/><D:principal-property><D:owner/></D:principal-property>",
+            "<D:principal-property/>",
+            "<D:principal-property><D:owner/><D:displayname/></D:principal-property>",
+            "<D:self/><D:prop/><D:prop/>",
+        ] {
+            let body = format!(r#"<D:principal-match xmlns:D="DAV:">{inner}</D:principal-match>"#);
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
     }
 
     #[test]
