@@ -1025,3 +1025,101 @@ async fn propfind_with_more_than_one_of_prop_allprop_propname_is_400() {
     }
     srv.stop().await;
 }
+
+// ----- RFC 4918 §4.3: dead properties keep xml:lang, attributes and declarations -----
+
+/// The first element `{ns}local` of a document: its attributes as (namespace, local,
+/// value) (namespace declarations aside), and the namespace `prefix` is bound to inside it.
+fn element_in(
+    xml: &str,
+    ns: &str,
+    local: &str,
+    prefix: &str,
+) -> (Vec<(String, String, String)>, String) {
+    use quick_xml::events::Event;
+    use quick_xml::name::{QName, ResolveResult};
+    let mut r = quick_xml::reader::NsReader::from_str(xml);
+    loop {
+        let (res, ev) = r.read_resolved_event().expect("well-formed");
+        let (Event::Start(e) | Event::Empty(e)) = ev else {
+            assert!(!matches!(ev, Event::Eof), "no {{{ns}}}{local} in {xml}");
+            continue;
+        };
+        let here = matches!(res, ResolveResult::Bound(n) if n.as_ref() == ns);
+        if !(here && e.local_name().as_ref() == local) {
+            continue;
+        }
+        let mut attrs = Vec::new();
+        for a in e.attributes() {
+            let a = a.unwrap();
+            if a.key.as_namespace_binding().is_some() {
+                continue;
+            }
+            let (res, l) = r.resolver().resolve_attribute(a.key);
+            let ans = match res {
+                ResolveResult::Bound(n) => n.as_ref().to_string(),
+                _ => String::new(),
+            };
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .unwrap()
+                .to_string();
+            attrs.push((ans, l.as_ref().to_string(), v));
+        }
+        attrs.sort();
+        let probe = format!("{prefix}:x");
+        let (bound, _) = r.resolver().resolve_element(QName(probe.as_str()));
+        let bound = match bound {
+            ResolveResult::Bound(n) => n.as_ref().to_string(),
+            _ => String::new(),
+        };
+        return (attrs, bound);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_properties_keep_xml_lang_attributes_and_namespace_declarations() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let set = r#"<D:propertyupdate xmlns:D="DAV:" xml:lang="en"><D:set><D:prop xml:lang="de"><Z:title xmlns:Z="urn:z" xmlns:q="urn:q" Z:kind="formal" plain="1">q:Herr</Z:title><Z:note xmlns:Z="urn:z" xml:lang="fr-CA">colour</Z:note></D:prop></D:set></D:propertyupdate>"#;
+    let r = c
+        .request(
+            "PROPPATCH",
+            &c.book(),
+            &[("Content-Type", "application/xml")],
+            set,
+        )
+        .await;
+    assert_eq!(r.ms().responses[0].prop_status("title"), Some(200));
+    let q = r#"<D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:title/><Z:note/></D:prop></D:propfind>"#;
+    let r = c.propfind(&c.book(), "0", q).await;
+    assert_eq!(r.status, 207);
+    let xml_ns = "http://www.w3.org/XML/1998/namespace".to_string();
+    let (attrs, q_ns) = element_in(&r.body, "urn:z", "title", "q");
+    assert_eq!(
+        attrs,
+        [
+            (String::new(), "plain".into(), "1".into()),
+            (xml_ns.clone(), "lang".into(), "de".into()),
+            ("urn:z".into(), "kind".into(), "formal".into()),
+        ],
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        q_ns, "urn:q",
+        "the value's q: prefix is still declared: {}",
+        r.body
+    );
+    let (attrs, _) = element_in(&r.body, "urn:z", "note", "Z");
+    assert_eq!(
+        attrs,
+        [(xml_ns, "lang".into(), "fr-CA".into())],
+        "{}",
+        r.body
+    );
+    let ms = r.ms();
+    assert_eq!(ms.responses[0].text("title").as_deref(), Some("q:Herr"));
+    assert_eq!(ms.responses[0].text("note").as_deref(), Some("colour"));
+    srv.stop().await;
+}

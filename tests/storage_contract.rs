@@ -23,13 +23,18 @@ struct Backend {
 
 impl Backend {
     async fn sqlite() -> Backend {
+        Self::sqlite_at(None).await
+    }
+
+    /// A SQLite storage with only the first `steps` migrations applied (all with `None`).
+    async fn sqlite_at(steps: Option<u32>) -> Backend {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("dialbook.sqlite3");
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let store = SeaStorage::connect(&url, ConnectOptions::default())
             .await
             .expect("connect sqlite");
-        store.migrate().await.expect("migrate sqlite");
+        store.migrate_steps(steps).await.expect("migrate sqlite");
         Backend {
             store: Arc::new(store),
             _dir: Some(dir),
@@ -38,6 +43,11 @@ impl Backend {
     }
 
     async fn postgres() -> Option<Backend> {
+        Self::postgres_at(None).await
+    }
+
+    /// Like [`Backend::sqlite_at`], on PostgreSQL (`None` without `DATABASE_URL`).
+    async fn postgres_at(steps: Option<u32>) -> Option<Backend> {
         let url = std::env::var("DATABASE_URL").ok()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let opts = ConnectOptions {
@@ -48,7 +58,7 @@ impl Backend {
         let store = SeaStorage::connect(&url, opts)
             .await
             .expect("connect postgres");
-        store.migrate().await.expect("migrate postgres");
+        store.migrate_steps(steps).await.expect("migrate postgres");
         Some(Backend {
             store: Arc::new(store),
             _dir: None,
@@ -149,6 +159,68 @@ contract!(
     tree_prefixes_are_exact,
     tree_failed_operations_change_nothing,
 );
+
+/// Migration 3 (dead properties stored as their whole element), on a database that
+/// migration 2 left with contents in `property.value`.
+mod migration {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_dead_property_contents_become_their_elements() {
+        let b = super::Backend::sqlite_at(Some(2)).await;
+        super::dead_property_contents_become_their_elements(&b.store).await;
+        b.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_dead_property_contents_become_their_elements() {
+        let Some(b) = super::Backend::postgres_at(Some(2)).await else {
+            eprintln!("DATABASE_URL not set; PostgreSQL variant not run");
+            return;
+        };
+        super::dead_property_contents_become_their_elements(&b.store).await;
+        b.cleanup().await;
+    }
+}
+
+async fn dead_property_contents_become_their_elements(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let contents = [
+        ("DAV:", "displayname", "Work &amp; play"),
+        (
+            "urn:x&y\"",
+            "list",
+            r#"<x:i xmlns:x="urn:x">1</x:i><i xmlns="">2</i>"#,
+        ),
+        ("", "bare", "plain"),
+    ];
+    let ops: Vec<PropOp> = contents
+        .iter()
+        .map(|(ns, n, v)| PropOp::Set(prop(ns, n, v)))
+        .collect();
+    let book_props = PropTarget {
+        collection: c.id,
+        object: None,
+    };
+    s.patch_props(book_props.clone(), &ops).await.unwrap();
+    s.migrate().await.expect("migrate to the latest schema");
+    let got = s.get_props(book_props).await.unwrap();
+    let value = |n: &str| {
+        got.iter()
+            .find(|p| p.name == n)
+            .map(|p| p.value.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        value("displayname"),
+        r#"<X:displayname xmlns:X="DAV:">Work &amp; play</X:displayname>"#
+    );
+    assert_eq!(
+        value("list"),
+        r#"<X:list xmlns:X="urn:x&amp;y&quot;"><x:i xmlns:x="urn:x">1</x:i><i xmlns="">2</i></X:list>"#
+    );
+    assert_eq!(value("bare"), r#"<bare xmlns="">plain</bare>"#);
+    assert_eq!(got.len(), 3);
+}
 
 // ----- helpers -----
 

@@ -23,9 +23,7 @@ use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
 use crate::dav::{Ctx, etag_of, headers};
-use crate::storage::{
-    Collection, CollectionKind, DeadProp, NewCollection, NewObject, StorageError,
-};
+use crate::storage::{Collection, CollectionKind, NewCollection, NewObject, StorageError};
 use crate::vcard;
 
 /// Content type of every stored card.
@@ -311,11 +309,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         .iter()
         .any(|p| p.namespace == NS_DAV && p.name == "displayname")
     {
-        props.push(DeadProp {
-            namespace: NS_DAV.into(),
-            name: "displayname".into(),
-            value: crate::dav::xml::escape(slug).into_owned(),
-        });
+        props.push(crate::app::displayname(slug));
     }
     let new = NewCollection {
         kind: CollectionKind::Addressbook,

@@ -160,7 +160,8 @@ async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavE
     let own = props
         .iter()
         .find(|p| p.namespace == NS_DIALBOOK && p.name == POLICY_PROP)
-        .and_then(|p| ConflictPolicy::parse(&p.value));
+        .and_then(|p| crate::dav::xml::property_text(&p.value))
+        .and_then(|t| ConflictPolicy::parse(&t));
     Ok(own.unwrap_or(ctx.app.config.merge.conflict_policy))
 }
 

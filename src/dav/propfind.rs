@@ -82,7 +82,7 @@ pub fn propstats(
         match dead_value(q) {
             Some(d) => ok.push(Prop {
                 name: q.clone(),
-                content: Content::Xml(d.value.clone()),
+                content: Content::Whole(d.value.clone()),
             }),
             None => missing.push(Prop {
                 name: q.clone(),

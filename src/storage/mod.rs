@@ -244,8 +244,10 @@ pub struct Changes {
     pub truncated: bool,
 }
 
-/// A dead (client-set) property. `value` is the serialised inner XML of the property
-/// element, with namespace declarations it needs, exactly as it will be returned.
+/// A dead (client-set) property. `value` is the property element itself, serialised
+/// self-contained (it declares every namespace it and its content use, keeps its
+/// attributes and the `xml:lang` in scope: RFC 4918 §4.3), exactly as it will be
+/// returned; storage treats it as opaque text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadProp {
     pub namespace: String,

@@ -1346,8 +1346,14 @@ impl SeaStorage {
 
     /// Applies every pending migration of [`migrations::Migrator`].
     pub async fn migrate(&self) -> Result<()> {
+        self.migrate_steps(None).await
+    }
+
+    /// Applies the next `steps` pending migrations (all of them with `None`): tests hold
+    /// a database at an older schema with it, to show what a migration does to its data.
+    pub async fn migrate_steps(&self, steps: Option<u32>) -> Result<()> {
         let _guard = self.writer_lock().await;
-        migrations::Migrator::up(&self.db, None)
+        migrations::Migrator::up(&self.db, steps)
             .await
             .map_err(db_err)
     }

@@ -24,9 +24,10 @@ pub enum PropFind {
 /// One instruction of a PROPPATCH (RFC 4918 §14.26), in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatchOp {
-    /// `<D:set><D:prop><x:name>…</x:name>`: `value` is the inner XML of the property
-    /// element re-serialised with every namespace it uses declared (so it can be stored
-    /// and returned verbatim); `text` is its text content when it has no child elements.
+    /// `<D:set><D:prop><x:name>…</x:name>`: `value` is the property element itself,
+    /// re-serialised self-contained with its attributes, its namespace declarations and
+    /// those in scope, and the `xml:lang` in scope (RFC 4918 §4.3), so it can be stored
+    /// and returned verbatim; `text` is its text content when it has no child elements.
     Set {
         name: QName,
         value: String,
@@ -187,6 +188,13 @@ pub fn parse_propfind(body: &[u8]) -> Result<PropFind, XmlError> {
         .ok_or_else(|| XmlError::Invalid("propfind needs prop, allprop or propname".into()))
 }
 
+/// The text of a stored dead property ([`PatchOp::Set`]'s `value`) when it holds text
+/// only; `None` when it has child elements or does not parse.
+pub fn property_text(stored: &str) -> Option<String> {
+    let root = tree::parse(stored.as_bytes()).ok()??;
+    (!root.has_elements()).then(|| root.text())
+}
+
 /// Parses a PROPPATCH body (`<D:propertyupdate>`).
 ///
 /// The operations come in document order. An empty body, or a `propertyupdate` with
@@ -210,7 +218,7 @@ pub fn parse_proppatch(body: &[u8]) -> Result<Vec<PatchOp>, XmlError> {
         for prop in op.elems().filter(|e| e.is(NS_DAV, "prop")) {
             for p in prop.elems() {
                 ops.push(if set {
-                    set_op(p)
+                    set_op(p, &[&root, op, prop])
                 } else {
                     PatchOp::Remove(p.name.clone())
                 });
@@ -242,7 +250,7 @@ pub fn parse_mkcol(body: &[u8]) -> Result<MkcolBody, XmlError> {
                 if p.is(NS_DAV, "resourcetype") {
                     out.resourcetype = Some(p.elems().map(|t| t.name.clone()).collect());
                 } else {
-                    out.props.push(set_op(p));
+                    out.props.push(set_op(p, &[&root, set, prop]));
                 }
             }
         }
@@ -452,11 +460,12 @@ fn expect_root(root: &Node, ns: &str, local: &str) -> Result<(), XmlError> {
     }
 }
 
-/// A `set` instruction for one property element.
-fn set_op(p: &Node) -> PatchOp {
+/// A `set` instruction for one property element, whose ancestors (outermost first) are
+/// `ancestors`.
+fn set_op(p: &Node, ancestors: &[&Node]) -> PatchOp {
     PatchOp::Set {
         name: p.name.clone(),
-        value: p.inner_xml(),
+        value: p.outer_xml(ancestors),
         text: if p.has_elements() {
             None
         } else {
@@ -944,23 +953,25 @@ mod tests {
   <D:set><D:prop><D:displayname>Work</D:displayname><Z:Authors>Roy</Z:Authors></D:prop></D:set>
 </D:propertyupdate>"#;
         let z = |l: &str| QName::new("http://ns.example.com/z/", l);
+        // Each value is its whole element, with the declarations in scope.
+        let decls = r#"xmlns:D="DAV:" xmlns:Z="http://ns.example.com/z/""#;
         assert_eq!(
             parse_proppatch(body).unwrap(),
             vec![
                 PatchOp::Set {
                     name: z("Authors"),
-                    value: "Jim".into(),
+                    value: format!(r#"<Z:Authors {decls}>Jim</Z:Authors>"#),
                     text: Some("Jim".into())
                 },
                 PatchOp::Remove(z("Copyright-Owner")),
                 PatchOp::Set {
                     name: dav("displayname"),
-                    value: "Work".into(),
+                    value: format!(r#"<D:displayname {decls}>Work</D:displayname>"#),
                     text: Some("Work".into())
                 },
                 PatchOp::Set {
                     name: z("Authors"),
-                    value: "Roy".into(),
+                    value: format!(r#"<Z:Authors {decls}>Roy</Z:Authors>"#),
                     text: Some("Roy".into())
                 },
             ]
@@ -975,7 +986,7 @@ mod tests {
             ops,
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: "a &lt;b&gt; &amp; &quot;c&quot; 'd' é☺&lt;e&gt;".into(),
+                value: r#"<D:displayname xmlns:D="DAV:">a &lt;b&gt; &amp; &quot;c&quot; 'd' é☺&lt;e&gt;</D:displayname>"#.into(),
                 text: Some("a <b> & \"c\" 'd' é☺<e>".into()),
             }]
         );
@@ -988,7 +999,7 @@ mod tests {
             parse_proppatch(body).unwrap(),
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: String::new(),
+                value: r#"<D:displayname xmlns:D="DAV:"/>"#.into(),
                 text: Some(String::new())
             }]
         );
@@ -1002,7 +1013,8 @@ mod tests {
             vec![
                 PatchOp::Set {
                     name: QName::new("", "color"),
-                    value: "red".into(),
+                    // Its own `xmlns=""` wins over the inherited default namespace.
+                    value: r#"<color xmlns="">red</color>"#.into(),
                     text: Some("red".into())
                 },
                 PatchOp::Remove(QName::new("", "old")),
@@ -1011,14 +1023,14 @@ mod tests {
     }
 
     #[test]
-    fn proppatch_dead_prop_value_declares_the_namespaces_it_uses() {
+    fn proppatch_dead_prop_value_is_its_element_declaring_the_namespaces_in_scope() {
         let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:foo" xmlns:y="urn:bar"><D:set><D:prop><y:p><x:a y:k="1">t</x:a><b/></y:p></D:prop></D:set></D:propertyupdate>"#;
         let ops = parse_proppatch(body).unwrap();
         assert_eq!(
             ops,
             vec![PatchOp::Set {
                 name: QName::new("urn:bar", "p"),
-                value: r#"<x:a xmlns:x="urn:foo" xmlns:y="urn:bar" y:k="1">t</x:a><b xmlns=""/>"#
+                value: r#"<y:p xmlns:D="DAV:" xmlns:x="urn:foo" xmlns:y="urn:bar"><x:a y:k="1">t</x:a><b xmlns=""/></y:p>"#
                     .into(),
                 text: None,
             }]
@@ -1033,7 +1045,7 @@ mod tests {
         };
         assert_eq!(
             value,
-            r#"<m:list xmlns:m="urn:m"><m:item>1</m:item><m:item xml:lang="en">2</m:item></m:list>"#
+            r#"<m:p xmlns:m="urn:m" xmlns:D="DAV:"><m:list><m:item>1</m:item><m:item xml:lang="en">2</m:item></m:list></m:p>"#
         );
     }
 
@@ -1075,7 +1087,7 @@ mod tests {
                 status: 200,
                 props: vec![Prop {
                     name: name.clone(),
-                    content: Content::Xml(value.clone()),
+                    content: Content::Whole(value.clone()),
                 }],
             }],
         });
@@ -1090,6 +1102,39 @@ mod tests {
             )
         );
         assert!(original.contains(&"\"x\ry\"".to_string()));
+    }
+
+    #[test]
+    fn proppatch_dead_prop_keeps_attributes_declarations_and_the_xml_lang_in_scope() {
+        // xml:lang on an ancestor is inherited unless the element has its own; the
+        // element's attributes and declarations stay, an unused declaration included
+        // (the value names `q:` in its text).
+        let body = br#"<D:propertyupdate xmlns:D="DAV:" xml:lang="en"><D:set><D:prop xml:lang="de"><Z:title xmlns:Z="urn:z" xmlns:q="urn:q" Z:kind="formal" plain="1">q:Herr</Z:title><Z:note xmlns:Z="urn:z" xml:lang="fr-CA">x</Z:note></D:prop></D:set></D:propertyupdate>"#;
+        let ops = parse_proppatch(body).unwrap();
+        let values: Vec<&str> = ops
+            .iter()
+            .map(|o| match o {
+                PatchOp::Set { value, .. } => value.as_str(),
+                PatchOp::Remove(_) => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                r#"<Z:title xmlns:Z="urn:z" xmlns:q="urn:q" xmlns:D="DAV:" Z:kind="formal" plain="1" xml:lang="de">q:Herr</Z:title>"#,
+                r#"<Z:note xmlns:Z="urn:z" xmlns:D="DAV:" xml:lang="fr-CA">x</Z:note>"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn stored_property_text_is_its_text_content() {
+        assert_eq!(
+            property_text(r#"<X:p xmlns:X="urn:x">a &amp; b</X:p>"#).as_deref(),
+            Some("a & b")
+        );
+        assert_eq!(property_text(r#"<X:p xmlns:X="urn:x"><X:c/></X:p>"#), None);
+        assert_eq!(property_text("not xml <"), None);
     }
 
     #[test]
@@ -1128,17 +1173,20 @@ mod tests {
             m.resourcetype,
             Some(vec![dav("collection"), card("addressbook")])
         );
+        let decls = r#"xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav""#;
         assert_eq!(
             m.props,
             vec![
                 PatchOp::Set {
                     name: dav("displayname"),
-                    value: "Lisa's Contacts".into(),
+                    value: format!(r#"<D:displayname {decls}>Lisa's Contacts</D:displayname>"#),
                     text: Some("Lisa's Contacts".into())
                 },
                 PatchOp::Set {
                     name: card("addressbook-description"),
-                    value: "My primary address book.".into(),
+                    value: format!(
+                        r#"<C:addressbook-description {decls} xml:lang="en">My primary address book.</C:addressbook-description>"#
+                    ),
                     text: Some("My primary address book.".into())
                 },
             ]
@@ -1154,7 +1202,7 @@ mod tests {
             m.props,
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: "Lisa's Events".into(),
+                value: r#"<D:displayname xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">Lisa's Events</D:displayname>"#.into(),
                 text: Some("Lisa's Events".into())
             }]
         );

@@ -2,8 +2,8 @@
 //!
 //! The root declares the fixed prefixes `D` (DAV:), `C` (CardDAV), `CAL` (CalDAV), `CS`
 //! (calendarserver.org) and `ICAL` (apple.com/ns/ical); any other namespace is declared
-//! on the element that uses it. Text is escaped; `Content::Xml` is trusted inner XML that
-//! our own reader produced (self-contained: it declares every prefix it uses).
+//! on the element that uses it. Text is escaped; `Content::Whole` is a trusted whole
+//! element our own reader produced (self-contained: it declares every prefix it uses).
 use std::borrow::Cow;
 
 use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALSERVER, NS_CARDDAV, NS_DAV, NS_DIALBOOK, QName};
@@ -19,8 +19,10 @@ pub enum Content {
     Hrefs(Vec<String>),
     /// Child elements without content, e.g. `resourcetype` or `supported-report-set` parts.
     Elements(Vec<Element>),
-    /// Inner XML written verbatim (dead properties as stored).
-    Xml(String),
+    /// The whole element, written verbatim in place of one built from the name: a dead
+    /// property as stored, with its own prefix, attributes and declarations (RFC 4918
+    /// §4.3). Only for a 200 propstat; other statuses write the name alone.
+    Whole(String),
 }
 
 /// A generic element tree for the structured live properties.
@@ -203,6 +205,10 @@ fn write_element(
     content: &Content,
     scope: &mut Vec<String>,
 ) {
+    if let Content::Whole(xml) = content {
+        buf.push_str(xml);
+        return;
+    }
     let mark = scope.len();
     buf.push('<');
     let prefix: Option<Cow<'static, str>> = if name.ns.is_empty() {
@@ -255,10 +261,8 @@ fn write_element(
                 write_element(buf, &c.name, &c.attrs, &c.content, scope);
             }
         }
-        Content::Xml(xml) => {
-            buf.push('>');
-            buf.push_str(xml);
-        }
+        // Handled above: the element is written as it is.
+        Content::Whole(_) => {}
     }
     if !matches!(content, Content::Empty) {
         buf.push_str("</");
@@ -270,6 +274,22 @@ fn write_element(
         buf.push('>');
     }
     scope.truncate(mark);
+}
+
+/// A dead property's stored form (see [`Content::Whole`]) for a text value: the element
+/// with its namespace declared on itself, e.g. `<D:displayname xmlns:D="DAV:">Contacts
+/// </D:displayname>` for the server's own defaults.
+pub fn text_property(name: &QName, text: &str) -> String {
+    let text = escape(text);
+    if name.ns.is_empty() {
+        return format!("<{0} xmlns=\"\">{text}</{0}>", name.local);
+    }
+    let p = fixed_prefix(&name.ns).unwrap_or("X");
+    format!(
+        "<{p}:{0} xmlns:{p}=\"{1}\">{text}</{p}:{0}>",
+        name.local,
+        escape_attr(&name.ns)
+    )
 }
 
 /// A `<D:error>` body (RFC 4918 §16): the condition element, and nothing else from the
