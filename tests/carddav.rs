@@ -1123,3 +1123,36 @@ async fn dead_properties_keep_xml_lang_attributes_and_namespace_declarations() {
     assert_eq!(ms.responses[0].text("note").as_deref(), Some("colour"));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_of_another_uid_whose_own_precondition_fails_is_412_first() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    let p = c.card_path("ann.vcf");
+    c.put_vcard(&p, &card("ann", "Ann"), &[]).await;
+    let before = snapshot(&c, &p, &c.book()).await;
+    let r = c
+        .put_vcard(&p, &card("bob", "Bob"), &[("If-None-Match", "*")])
+        .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    // A stale If-Match under the reject policy is refused as stale.
+    let policy = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x-dialbook:ns"><D:set><D:prop><X:conflict-policy>reject</X:conflict-policy></D:prop></D:set></D:propertyupdate>"#;
+    c.request(
+        "PROPPATCH",
+        &c.book(),
+        &[("Content-Type", "application/xml")],
+        policy,
+    )
+    .await;
+    let before_token_moved = snapshot(&c, &p, &c.book()).await;
+    assert_eq!(
+        (&before_token_moved.0, &before_token_moved.1),
+        (&before.0, &before.1)
+    );
+    let r = c
+        .put_vcard(&p, &card("bob", "Bob"), &[("If-Match", "\"stale\"")])
+        .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    assert_eq!(snapshot(&c, &p, &c.book()).await, before_token_moved);
+    srv.stop().await;
+}

@@ -5,7 +5,8 @@
 //!
 //! Invariants: the stored bytes are the bytes received unless `vcard::ingest` had to
 //! repair them, and then the response carries no `ETag` (RFC 6352 §6.3.2.3) so the client
-//! re-fetches. Preconditions are checked by storage inside the write transaction.
+//! re-fetches. Preconditions are checked by storage inside the write transaction, among
+//! them that a card is never replaced by a card of another UID (RFC 6352 §6.3.2.1).
 //!
 //! Does not: merge cards (the merge issue), serve calendars.
 
@@ -165,7 +166,10 @@ pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
 
 /// COPY or MOVE of a card to another name or address book of the same account
 /// (RFC 4918 §9.8, §9.9). A copy inside one address book gets a fresh UID, since UIDs
-/// are unique per book (RFC 6352 §6.3.2.1).
+/// are unique per book (RFC 6352 §6.3.2.1). With `Overwrite: T` a card at the destination
+/// is replaced only by a card of its own UID; otherwise storage refuses and the answer is
+/// 403 `no-uid-conflict` naming the destination (so a copy onto another card of the same
+/// book is always refused).
 pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response, DavError> {
     let Resource::Contact(src, meta) = r else {
         return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));

@@ -4,7 +4,7 @@
 //! | request | what happens |
 //! |---|---|
 //! | PUT to a new name | stored as sent (after `vcard::ingest`) |
-//! | PUT onto a card, body with another `UID` | 403 `no-uid-conflict` naming the card (RFC 6352 §6.3.2.1), whatever the conditions; nothing is merged or written |
+//! | PUT onto a card, body with another `UID` | 403 `no-uid-conflict` naming the card (RFC 6352 §6.3.2.1); nothing is merged or written. A failing `If-None-Match`, or a stale `If-Match` under `reject`, is a 412 first |
 //! | PUT onto a card, body without a `UID` | the card's `UID` is written into it (the body is repaired: no `ETag`), then as below |
 //! | PUT without `If-Match` onto a card | two-way merge: incoming items replace or join the stored ones, nothing is deleted |
 //! | PUT with the current `If-Match` | intentional replace: what the client removed stays removed |
@@ -126,25 +126,20 @@ fn same_uid(a: &str, b: &str) -> bool {
     uid_key(a) == uid_key(b)
 }
 
-/// RFC 6352 §6.3.2.1 on a write onto card `name`, whose stored `UID` is `target_uid`: a
-/// body without a `UID` gets the card's; a body with another `UID` is refused (403
-/// `no-uid-conflict` with the card's href). The `UID` recorded for the write is then the
-/// stored one, exactly as storage holds it.
-fn keep_target_uid(
-    ctx: &Ctx<'_>,
-    coll: &Collection,
-    name: &str,
-    target_uid: &str,
-    ing: &mut Ingested,
-) -> Result<(), DavError> {
+/// RFC 6352 §6.3.2.1 on a write onto a card whose stored `UID` is `target_uid`: a body
+/// without a `UID` gets the card's, and a body whose `UID` is the card's is recorded under
+/// the stored form of it. Returns whether the body's `UID` is the card's; when it is not,
+/// the write is refused (403 `no-uid-conflict`): here before a merge, by storage for a
+/// write as sent, in both cases after the request's own preconditions.
+fn adopt_target_uid(target_uid: &str, ing: &mut Ingested) -> bool {
     if ing.uid_added {
         ing.bytes = vcard::uid::replace_uid(&ing.bytes, target_uid);
         ing.repaired = true;
     } else if !same_uid(&ing.uid, target_uid) {
-        return Err(target_uid_differs(ctx, coll, name));
+        return false;
     }
     ing.uid = target_uid.to_string();
-    Ok(())
+    true
 }
 
 /// The conflict policy in force for a book: its own property, else the server's.
@@ -253,15 +248,19 @@ fn is_stale(e: &DavError) -> bool {
 }
 
 /// A PUT whose `If-Match` names an older version: the book's conflict policy decides.
+/// `same_uid` says whether the body is the card's (see [`adopt_target_uid`]); a policy
+/// that would take the body refuses one of another card.
 async fn stale_write(
     ctx: &Ctx<'_>,
     coll: &Collection,
     name: &str,
     tags: &[String],
     ing: Ingested,
+    same_uid: bool,
 ) -> Result<Response, DavError> {
     match policy(ctx, coll).await? {
         ConflictPolicy::Reject => Err(DavError::precondition_failed()),
+        _ if !same_uid => Err(target_uid_differs(ctx, coll, name)),
         ConflictPolicy::ClientWins => store(ctx, coll, name, &Condition::None, ing).await,
         // Nothing is written; without an ETag the client re-fetches the server's version.
         ConflictPolicy::ServerWins => Ok(response::status(StatusCode::NO_CONTENT)),
@@ -288,12 +287,14 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         }
         Resource::Contact(coll, meta) => {
             let mut ing = ingest_body(ctx)?;
-            keep_target_uid(ctx, coll, &meta.name, &meta.uid, &mut ing)?;
+            let same = adopt_target_uid(&meta.uid, &mut ing);
             match &cond {
-                // The patent's unconditional upload onto an existing record.
+                // The patent's unconditional upload onto an existing record, which never
+                // absorbs another card.
+                Condition::None if !same => Err(target_uid_differs(ctx, coll, &meta.name)),
                 Condition::None => merge_into(ctx, coll, &meta.name, ing, None).await,
                 Condition::IfMatch(tags) if !tags.contains(&meta.etag) => {
-                    stale_write(ctx, coll, &meta.name, tags, ing).await
+                    stale_write(ctx, coll, &meta.name, tags, ing, same).await
                 }
                 // A current If-Match (an intentional replace): as sent, with storage
                 // checking the condition inside the write. If another writer got in
@@ -301,12 +302,13 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                 Condition::IfMatch(tags) => {
                     match store(ctx, coll, &meta.name, &cond, ing.clone()).await {
                         Err(e) if is_stale(&e) => {
-                            stale_write(ctx, coll, &meta.name, tags, ing).await
+                            stale_write(ctx, coll, &meta.name, tags, ing, same).await
                         }
                         other => other,
                     }
                 }
-                // If-None-Match and If-Match: * go to storage as they are.
+                // If-None-Match and If-Match: * go to storage as they are (its condition
+                // first, then the card's UID).
                 _ => store(ctx, coll, &meta.name, &cond, ing).await,
             }
         }
