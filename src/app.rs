@@ -63,6 +63,15 @@ impl App {
     }
 }
 
+/// A collection's `DAV:displayname` as a dead property.
+pub fn displayname(text: &str) -> DeadProp {
+    DeadProp {
+        namespace: crate::dav::xml::NS_DAV.into(),
+        name: "displayname".into(),
+        value: crate::dav::xml::text_property(&crate::dav::xml::QName::dav("displayname"), text),
+    }
+}
+
 /// The collections every account starts with: the default address book and the files
 /// collection (`/dav/files/{number}/`).
 pub fn default_collections() -> Vec<NewCollection> {
@@ -71,21 +80,13 @@ pub fn default_collections() -> Vec<NewCollection> {
             kind: CollectionKind::Addressbook,
             slug: DEFAULT_ADDRESSBOOK.into(),
             sort_order: 0,
-            props: vec![DeadProp {
-                namespace: crate::dav::xml::NS_DAV.into(),
-                name: "displayname".into(),
-                value: "Contacts".into(),
-            }],
+            props: vec![displayname("Contacts")],
         },
         NewCollection {
             kind: CollectionKind::Files,
             slug: crate::files::FILES_SLUG.into(),
             sort_order: 0,
-            props: vec![DeadProp {
-                namespace: crate::dav::xml::NS_DAV.into(),
-                name: "displayname".into(),
-                value: "Files".into(),
-            }],
+            props: vec![displayname("Files")],
         },
     ]
 }

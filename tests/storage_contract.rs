@@ -23,13 +23,18 @@ struct Backend {
 
 impl Backend {
     async fn sqlite() -> Backend {
+        Self::sqlite_at(None).await
+    }
+
+    /// A SQLite storage with only the first `steps` migrations applied (all with `None`).
+    async fn sqlite_at(steps: Option<u32>) -> Backend {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("dialbook.sqlite3");
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let store = SeaStorage::connect(&url, ConnectOptions::default())
             .await
             .expect("connect sqlite");
-        store.migrate().await.expect("migrate sqlite");
+        store.migrate_steps(steps).await.expect("migrate sqlite");
         Backend {
             store: Arc::new(store),
             _dir: Some(dir),
@@ -38,6 +43,11 @@ impl Backend {
     }
 
     async fn postgres() -> Option<Backend> {
+        Self::postgres_at(None).await
+    }
+
+    /// Like [`Backend::sqlite_at`], on PostgreSQL (`None` without `DATABASE_URL`).
+    async fn postgres_at(steps: Option<u32>) -> Option<Backend> {
         let url = std::env::var("DATABASE_URL").ok()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let opts = ConnectOptions {
@@ -48,7 +58,7 @@ impl Backend {
         let store = SeaStorage::connect(&url, opts)
             .await
             .expect("connect postgres");
-        store.migrate().await.expect("migrate postgres");
+        store.migrate_steps(steps).await.expect("migrate postgres");
         Some(Backend {
             store: Arc::new(store),
             _dir: None,
@@ -115,6 +125,7 @@ contract!(
     move_within_collection,
     move_across_collections,
     move_overwrite_rules,
+    overwrite_never_changes_a_members_uid,
     copy_object_rules,
     transfers_across_accounts_are_not_found,
     initial_sync_lists_existing_objects,
@@ -148,6 +159,68 @@ contract!(
     tree_prefixes_are_exact,
     tree_failed_operations_change_nothing,
 );
+
+/// Migration 3 (dead properties stored as their whole element), on a database that
+/// migration 2 left with contents in `property.value`.
+mod migration {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_dead_property_contents_become_their_elements() {
+        let b = super::Backend::sqlite_at(Some(2)).await;
+        super::dead_property_contents_become_their_elements(&b.store).await;
+        b.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_dead_property_contents_become_their_elements() {
+        let Some(b) = super::Backend::postgres_at(Some(2)).await else {
+            eprintln!("DATABASE_URL not set; PostgreSQL variant not run");
+            return;
+        };
+        super::dead_property_contents_become_their_elements(&b.store).await;
+        b.cleanup().await;
+    }
+}
+
+async fn dead_property_contents_become_their_elements(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let contents = [
+        ("DAV:", "displayname", "Work &amp; play"),
+        (
+            "urn:x&y\"",
+            "list",
+            r#"<x:i xmlns:x="urn:x">1</x:i><i xmlns="">2</i>"#,
+        ),
+        ("", "bare", "plain"),
+    ];
+    let ops: Vec<PropOp> = contents
+        .iter()
+        .map(|(ns, n, v)| PropOp::Set(prop(ns, n, v)))
+        .collect();
+    let book_props = PropTarget {
+        collection: c.id,
+        object: None,
+    };
+    s.patch_props(book_props.clone(), &ops).await.unwrap();
+    s.migrate().await.expect("migrate to the latest schema");
+    let got = s.get_props(book_props).await.unwrap();
+    let value = |n: &str| {
+        got.iter()
+            .find(|p| p.name == n)
+            .map(|p| p.value.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        value("displayname"),
+        r#"<X:displayname xmlns:X="DAV:">Work &amp; play</X:displayname>"#
+    );
+    assert_eq!(
+        value("list"),
+        r#"<X:list xmlns:X="urn:x&amp;y&quot;"><x:i xmlns:x="urn:x">1</x:i><i xmlns="">2</i></X:list>"#
+    );
+    assert_eq!(value("bare"), r#"<bare xmlns="">plain</bare>"#);
+    assert_eq!(got.len(), 3);
+}
 
 // ----- helpers -----
 
@@ -742,29 +815,141 @@ async fn move_across_collections(s: &SeaStorage) {
 async fn move_overwrite_rules(s: &SeaStorage) {
     let a = account(s).await;
     let c = book(s, &a, "default").await;
+    let d = book(s, &a, "other").await;
     put(s, &c, &card("a.vcf", "a", "A")).await;
-    put(s, &c, &card("b.vcf", "b", "B")).await;
+    put(s, &d, &card("b.vcf", "a", "B")).await;
     s.patch_props(
-        member(&c, "b.vcf"),
+        member(&d, "b.vcf"),
         &[PropOp::Set(prop("urn:x", "old", "b"))],
     )
     .await
     .unwrap();
     assert!(matches!(
-        s.move_object(c.id, "a.vcf", c.id, "b.vcf", false, &Condition::None)
+        s.move_object(c.id, "a.vcf", d.id, "b.vcf", false, &Condition::None)
             .await,
         Err(StorageError::PreconditionFailed)
     ));
     let out = s
-        .move_object(c.id, "a.vcf", c.id, "b.vcf", true, &Condition::None)
+        .move_object(c.id, "a.vcf", d.id, "b.vcf", true, &Condition::None)
         .await
         .unwrap();
     assert!(out.replaced);
-    let objs = s.list_objects(c.id).await.unwrap();
+    assert!(s.list_objects(c.id).await.unwrap().is_empty());
+    let objs = s.list_objects(d.id).await.unwrap();
     assert_eq!(names(&objs), ["b.vcf"]);
     assert_eq!(objs[0].uid, "a");
+    assert_eq!(objs[0].etag, card("a.vcf", "a", "A").etag);
     // The replaced member's properties are gone.
-    assert!(s.get_props(member(&c, "b.vcf")).await.unwrap().is_empty());
+    assert!(s.get_props(member(&d, "b.vcf")).await.unwrap().is_empty());
+}
+
+async fn overwrite_never_changes_a_members_uid(s: &SeaStorage) {
+    let a = account(s).await;
+    let c = book(s, &a, "default").await;
+    let d = book(s, &a, "other").await;
+    put(s, &c, &card("a.vcf", "a", "A")).await;
+    put(s, &c, &card("b.vcf", "b", "B")).await;
+    put(s, &d, &card("x.vcf", "x", "X")).await;
+    let (before_c, before_d) = (reload(s, &c).await, reload(s, &d).await);
+    let (log_c, log_d) = (
+        s.changes_since(c.id, Some(0), None).await.unwrap(),
+        s.changes_since(d.id, Some(0), None).await.unwrap(),
+    );
+    let mismatch = |r: Result<_, StorageError>| {
+        assert!(
+            matches!(r, Err(StorageError::UidMismatch)),
+            "expected UidMismatch, got {r:?}"
+        );
+    };
+    // A put of another UID onto a member, whatever its condition; also when the UID is
+    // one no member has, and when it is another member's (checked before uniqueness).
+    for (uid, cond) in [
+        ("fresh", Condition::None),
+        ("fresh", Condition::IfMatchAny),
+        (
+            "fresh",
+            Condition::IfMatch(vec![card("b.vcf", "b", "B").etag]),
+        ),
+        ("a", Condition::None),
+    ] {
+        mismatch(
+            s.put_object(c.id, &card("b.vcf", uid, "B2"), &cond)
+                .await
+                .map(|_| ()),
+        );
+    }
+    // The same in a batch: the item is named, nothing is written.
+    match s
+        .put_objects(
+            c.id,
+            &batch(&[card("n.vcf", "n", "N"), card("b.vcf", "other", "B2")]),
+        )
+        .await
+    {
+        Err(StorageError::Batch { index, error }) => {
+            assert_eq!(index, 1);
+            assert!(matches!(*error, StorageError::UidMismatch));
+        }
+        r => panic!("expected Batch error, got {r:?}"),
+    }
+    // A batch item cannot change the UID an earlier item gave a new member either.
+    match s
+        .put_objects(
+            c.id,
+            &batch(&[card("n.vcf", "n", "N"), card("n.vcf", "n2", "N2")]),
+        )
+        .await
+    {
+        Err(StorageError::Batch { index, error }) => {
+            assert_eq!(index, 1);
+            assert!(matches!(*error, StorageError::UidMismatch));
+        }
+        r => panic!("expected Batch error, got {r:?}"),
+    }
+    // Move and copy with overwrite, within and across collections.
+    mismatch(
+        s.move_object(c.id, "a.vcf", c.id, "b.vcf", true, &Condition::None)
+            .await
+            .map(|_| ()),
+    );
+    mismatch(
+        s.move_object(c.id, "a.vcf", d.id, "x.vcf", true, &Condition::None)
+            .await
+            .map(|_| ()),
+    );
+    mismatch(
+        s.copy_object(c.id, "a.vcf", d.id, "x.vcf", true, None)
+            .await
+            .map(|_| ()),
+    );
+    let fresh = card("ignored", "fresh", "copy");
+    mismatch(
+        s.copy_object(c.id, "a.vcf", c.id, "b.vcf", true, Some(&fresh))
+            .await
+            .map(|_| ()),
+    );
+    // Nothing moved: members, sequences and change logs are as they were.
+    assert_eq!(reload(s, &c).await, before_c);
+    assert_eq!(reload(s, &d).await, before_d);
+    assert_eq!(s.changes_since(c.id, Some(0), None).await.unwrap(), log_c);
+    assert_eq!(s.changes_since(d.id, Some(0), None).await.unwrap(), log_d);
+    let got = s
+        .get_objects(c.id, &["a.vcf".into(), "b.vcf".into()])
+        .await
+        .unwrap();
+    let mut bodies: Vec<_> = got.into_iter().map(|o| (o.meta.name, o.body)).collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        [
+            ("a.vcf".to_owned(), card("a.vcf", "a", "A").body),
+            ("b.vcf".to_owned(), card("b.vcf", "b", "B").body)
+        ]
+    );
+    assert_eq!(
+        s.get_objects(d.id, &["x.vcf".into()]).await.unwrap()[0].body,
+        card("x.vcf", "x", "X").body
+    );
 }
 
 async fn copy_object_rules(s: &SeaStorage) {
@@ -823,12 +1008,15 @@ async fn copy_object_rules(s: &SeaStorage) {
             .await,
         Err(StorageError::PreconditionFailed)
     ));
+    let edited = card("a.vcf", "a", "A edited");
+    put(s, &c1, &edited).await;
     let out = s
-        .copy_object(c1.id, "b.vcf", c2.id, "a.vcf", true, None)
+        .copy_object(c1.id, "a.vcf", c2.id, "a.vcf", true, None)
         .await
         .unwrap();
     assert!(out.replaced);
-    assert_eq!(s.list_objects(c2.id).await.unwrap()[0].uid, "a-copy");
+    let replaced = s.get_objects(c2.id, &["a.vcf".into()]).await.unwrap();
+    assert_eq!(replaced[0].body, edited.body);
     assert!(matches!(
         s.copy_object(c1.id, "missing", c2.id, "m", false, None)
             .await,
@@ -1569,8 +1757,9 @@ async fn versions_move_with_the_member_and_go_with_the_collection(s: &SeaStorage
         Some(v2.body.clone())
     );
     assert_eq!(at(&c, "a.vcf", v1.etag.clone()).await, None);
-    // Across collections, overwriting a destination: its body is kept under its name.
-    let x = card("x.vcf", "x", "overwritten");
+    // Across collections, overwriting a destination (of the same UID): its body is kept
+    // under its name.
+    let x = card("x.vcf", "a", "overwritten");
     put(s, &d, &x).await;
     s.move_object(c.id, "b.vcf", d.id, "x.vcf", true, &Condition::None)
         .await
@@ -1586,7 +1775,7 @@ async fn versions_move_with_the_member_and_go_with_the_collection(s: &SeaStorage
     assert_eq!(at(&d, "x.vcf", x.etag.clone()).await, Some(x.body.clone()));
     assert_eq!(at(&c, "b.vcf", v1.etag.clone()).await, None);
     // A copy overwriting a destination keeps the destination's body too.
-    let y = card("y.vcf", "y", "copied over");
+    let y = card("y.vcf", "a", "copied over");
     put(s, &c, &y).await;
     s.copy_object(d.id, "x.vcf", c.id, "y.vcf", true, None)
         .await
@@ -1673,15 +1862,14 @@ async fn batch_is_all_or_nothing(s: &SeaStorage) {
         Err(StorageError::NotFound)
     ));
 
-    // Later items see earlier ones: a condition on an item created in the batch holds, a
-    // UID freed by an earlier item can be taken by a later one.
+    // Later items see earlier ones: a condition on an item created in the batch holds.
     let y1 = card("y.vcf", "y", "1");
     let y2 = card("y.vcf", "y", "2");
     let items = vec![
         (y1.clone(), Condition::IfNoneMatchAny),
         (y2.clone(), Condition::IfMatch(vec![y1.etag.clone()])),
-        (card("a.vcf", "a-renamed", "A"), Condition::IfMatchAny),
-        (card("b.vcf", "a", "B"), Condition::IfNoneMatchAny),
+        (card("a.vcf", "a", "A2"), Condition::IfMatchAny),
+        (card("b.vcf", "b", "B"), Condition::IfNoneMatchAny),
     ];
     let outs = s.put_objects(c.id, &items).await.unwrap();
     let created: Vec<bool> = outs.iter().map(|o| o.created).collect();

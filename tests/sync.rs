@@ -395,3 +395,40 @@ async fn ctag_and_sync_token_change_on_write_and_not_on_read() {
     assert_ne!(home_before.0, home_after.0);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_with_an_empty_prop_answers_each_changed_member_with_an_empty_200_propstat() {
+    let srv = TestServer::start().await;
+    let c = srv.account(ALICE, PW).await;
+    for n in ["a", "b"] {
+        c.put_vcard(&c.card_path(&format!("{n}.vcf")), &card(n, "N"), &[])
+            .await;
+    }
+    let body = |token: &str| {
+        format!(
+            r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop/></D:sync-collection>"#
+        )
+    };
+    let ms = c.report(&c.book(), "0", &body("")).await.ms();
+    assert_eq!(ms.responses.len(), 2);
+    for r in &ms.responses {
+        assert_eq!(r.status, None, "{}: not a bare href", r.href);
+        assert_eq!(r.propstats.len(), 1, "{}", r.href);
+        assert_eq!(r.propstats[0].0, 200, "{}", r.href);
+        assert!(r.propstats[0].1.is_empty(), "{}", r.href);
+    }
+    // Incrementally: a changed member the same way, a deleted one as a 404.
+    let token = ms.sync_token.unwrap();
+    c.put_vcard(&c.card_path("a.vcf"), &card("a", "Changed"), &[])
+        .await;
+    c.request("DELETE", &c.card_path("b.vcf"), &[], Vec::new())
+        .await;
+    let ms = c.report(&c.book(), "0", &body(&token)).await.ms();
+    let a = ms.get("/a.vcf").expect("a changed");
+    assert_eq!((a.status, a.propstats.len()), (None, 1));
+    assert_eq!(a.propstats[0].0, 200);
+    assert!(a.propstats[0].1.is_empty());
+    let b = ms.get("/b.vcf").expect("b deleted");
+    assert_eq!((b.status, b.propstats.len()), (Some(404), 0));
+    srv.stop().await;
+}

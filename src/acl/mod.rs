@@ -1,6 +1,11 @@
-//! RFC 3744 properties clients read (`current-user-privilege-set`, `owner`). There is no
-//! ACL method and no sharing yet: an account has every privilege on its own resources and
-//! none on anyone else's (those resolve to nothing, see `dav::resource`).
+//! RFC 3744 properties clients read (`current-user-privilege-set`, `owner`), and in
+//! [`report`] the §9 reports (`acl-principal-prop-set`, `principal-match`,
+//! `principal-property-search`, `principal-search-property-set`). There is no ACL method
+//! and no sharing yet: an account has every privilege on its own resources and none on
+//! anyone else's (those resolve to nothing, see `dav::resource`), and its own principal is
+//! the only one it can find.
+
+pub mod report;
 
 use crate::dav::resource::Resource;
 use crate::dav::xml::{Content, Element, QName};

@@ -5,7 +5,8 @@
 //!
 //! Invariants: the stored bytes are the bytes received unless `vcard::ingest` had to
 //! repair them, and then the response carries no `ETag` (RFC 6352 §6.3.2.3) so the client
-//! re-fetches. Preconditions are checked by storage inside the write transaction.
+//! re-fetches. Preconditions are checked by storage inside the write transaction, among
+//! them that a card is never replaced by a card of another UID (RFC 6352 §6.3.2.1).
 //!
 //! Does not: merge cards (the merge issue), serve calendars.
 
@@ -23,9 +24,7 @@ use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
 use crate::dav::{Ctx, etag_of, headers};
-use crate::storage::{
-    Collection, CollectionKind, DeadProp, NewCollection, NewObject, StorageError,
-};
+use crate::storage::{Collection, CollectionKind, NewCollection, NewObject, StorageError};
 use crate::vcard;
 
 /// Content type of every stored card.
@@ -63,14 +62,30 @@ pub(crate) fn quoted(etag: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
-/// Maps a UID conflict to `no-uid-conflict` with the other card's href.
-pub(crate) fn uid_conflict(ctx: &Ctx<'_>, coll: &Collection, e: StorageError) -> DavError {
+/// Maps the UID preconditions of a write to card `name` of `coll` to `no-uid-conflict`:
+/// another card holds the UID (409, that card's href), or the card at `name` has another
+/// UID (403, the href of `name`).
+pub(crate) fn uid_conflict(
+    ctx: &Ctx<'_>,
+    coll: &Collection,
+    name: &str,
+    e: StorageError,
+) -> DavError {
     match e {
         StorageError::UidConflict(other) => DavError::condition(Precondition::NoUidConflict(
             ctx.hrefs.contact(&coll.slug, &other),
         )),
+        StorageError::UidMismatch => target_uid_differs(ctx, coll, name),
         e => e.into(),
     }
+}
+
+/// The 403 `no-uid-conflict` of a write whose card would replace card `name` of another UID.
+pub(crate) fn target_uid_differs(ctx: &Ctx<'_>, coll: &Collection, name: &str) -> DavError {
+    DavError::condition(Precondition::TargetUidDiffers(
+        ctx.hrefs.contact(&coll.slug, name),
+    ))
+    .with_reason("the card at the target has another UID")
 }
 
 /// GET/HEAD of a card, converted when `Accept` asks for another vCard version.
@@ -151,7 +166,10 @@ pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
 
 /// COPY or MOVE of a card to another name or address book of the same account
 /// (RFC 4918 §9.8, §9.9). A copy inside one address book gets a fresh UID, since UIDs
-/// are unique per book (RFC 6352 §6.3.2.1).
+/// are unique per book (RFC 6352 §6.3.2.1). With `Overwrite: T` a card at the destination
+/// is replaced only by a card of its own UID; otherwise storage refuses and the answer is
+/// 403 `no-uid-conflict` naming the destination (so a copy onto another card of the same
+/// book is always refused).
 pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response, DavError> {
     let Resource::Contact(src, meta) = r else {
         return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
@@ -221,7 +239,7 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
             )
             .await
     };
-    let out = out.map_err(|e| uid_conflict(ctx, &dc, e))?;
+    let out = out.map_err(|e| uid_conflict(ctx, &dc, &dname, e))?;
     Ok(response::status(if out.replaced {
         StatusCode::NO_CONTENT
     } else {
@@ -295,11 +313,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         .iter()
         .any(|p| p.namespace == NS_DAV && p.name == "displayname")
     {
-        props.push(DeadProp {
-            namespace: NS_DAV.into(),
-            name: "displayname".into(),
-            value: crate::dav::xml::escape(slug).into_owned(),
-        });
+        props.push(crate::app::displayname(slug));
     }
     let new = NewCollection {
         kind: CollectionKind::Addressbook,

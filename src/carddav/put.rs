@@ -4,6 +4,8 @@
 //! | request | what happens |
 //! |---|---|
 //! | PUT to a new name | stored as sent (after `vcard::ingest`) |
+//! | PUT onto a card, body with another `UID` | 403 `no-uid-conflict` naming the card (RFC 6352 §6.3.2.1); nothing is merged or written. A failing `If-None-Match`, or a stale `If-Match` under `reject`, is a 412 first |
+//! | PUT onto a card, body without a `UID` | the card's `UID` is written into it (the body is repaired: no `ETag`), then as below |
 //! | PUT without `If-Match` onto a card | two-way merge: incoming items replace or join the stored ones, nothing is deleted |
 //! | PUT with the current `If-Match` | intentional replace: what the client removed stays removed |
 //! | PUT with a stale `If-Match` | the book's conflict policy: `merge` (three-way against the version the client last saw, two-way if it is no longer kept), `reject` (412), `client-wins`, `server-wins` |
@@ -13,19 +15,25 @@
 //! Whenever the stored card differs from the bytes received, the response has no `ETag`
 //! (RFC 6352 §6.3.2.3), so the client re-fetches; a write that changes nothing leaves the
 //! ETag and the sync token as they were.
+//!
+//! Invariant: a card never absorbs another card. Merges only ever join a body into the
+//! stored card of the same `UID` (compared as `vcard::merge::uid_key` compares them, so
+//! `urn:uuid:` on one side only is the same UID), and storage refuses any write that would
+//! replace a card with one of another `UID` (`StorageError::UidMismatch`), so a race cannot
+//! slip one in either.
 
 use http::{HeaderValue, StatusCode, header};
 
 use super::policy::{ConflictPolicy, POLICY_PROP};
 use super::uplink::{self, UplinkError, UplinkOptions};
-use super::{VCARD_TYPE, accepted_media_type, charset, quoted, uid_conflict};
+use super::{VCARD_TYPE, accepted_media_type, charset, quoted, target_uid_differs, uid_conflict};
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::resource::Resource;
 use crate::dav::response::{self, Response};
 use crate::dav::xml::NS_DIALBOOK;
 use crate::dav::{Ctx, etag_of, headers};
 use crate::storage::{Collection, Condition, NewObject, PropTarget, StorageError};
-use crate::vcard::merge::{Prefer, identity, merge_three_way, merge_two_way};
+use crate::vcard::merge::{Prefer, merge_three_way, merge_two_way, uid_key};
 use crate::vcard::{self, Ingested, VcardError};
 
 /// How often a merge is retried when another writer changed the card in between.
@@ -96,7 +104,7 @@ async fn store(
         .storage
         .put_object(coll.id, &obj, cond)
         .await
-        .map_err(|e| uid_conflict(ctx, coll, e))?;
+        .map_err(|e| uid_conflict(ctx, coll, name, e))?;
     let mut r = response::status(if out.created {
         StatusCode::CREATED
     } else {
@@ -113,6 +121,27 @@ async fn store(
     Ok(r)
 }
 
+/// Whether two `UID` values name the same card (`urn:uuid:` and surrounding space aside).
+fn same_uid(a: &str, b: &str) -> bool {
+    uid_key(a) == uid_key(b)
+}
+
+/// RFC 6352 §6.3.2.1 on a write onto a card whose stored `UID` is `target_uid`: a body
+/// without a `UID` gets the card's, and a body whose `UID` is the card's is recorded under
+/// the stored form of it. Returns whether the body's `UID` is the card's; when it is not,
+/// the write is refused (403 `no-uid-conflict`): here before a merge, by storage for a
+/// write as sent, in both cases after the request's own preconditions.
+fn adopt_target_uid(target_uid: &str, ing: &mut Ingested) -> bool {
+    if ing.uid_added {
+        ing.bytes = vcard::uid::replace_uid(&ing.bytes, target_uid);
+        ing.repaired = true;
+    } else if !same_uid(&ing.uid, target_uid) {
+        return false;
+    }
+    ing.uid = target_uid.to_string();
+    true
+}
+
 /// The conflict policy in force for a book: its own property, else the server's.
 async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavError> {
     let props = ctx
@@ -126,7 +155,8 @@ async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavE
     let own = props
         .iter()
         .find(|p| p.namespace == NS_DIALBOOK && p.name == POLICY_PROP)
-        .and_then(|p| ConflictPolicy::parse(&p.value));
+        .and_then(|p| crate::dav::xml::property_text(&p.value))
+        .and_then(|t| ConflictPolicy::parse(&t));
     Ok(own.unwrap_or(ctx.app.config.merge.conflict_policy))
 }
 
@@ -152,6 +182,11 @@ async fn merge_into(
             // Deleted meanwhile: the incoming card is all there is.
             return store(ctx, coll, name, &Condition::IfNoneMatchAny, incoming).await;
         };
+        // The card may have been replaced since the request was resolved: check its UID
+        // as it is now (the write below is conditional on exactly this version).
+        if !same_uid(&incoming.uid, &stored.meta.uid) {
+            return Err(target_uid_differs(ctx, coll, name));
+        }
         let merged = match &base {
             Some(b) => merge_three_way(
                 b,
@@ -172,9 +207,8 @@ async fn merge_into(
             }
             return Ok(r);
         }
-        let uid = identity(&merged.bytes, region)
-            .map(|i| i.uid)
-            .unwrap_or(stored.meta.uid.clone());
+        // The merge keeps the stored card's UID line, so its UID is the stored one.
+        let uid = stored.meta.uid.clone();
         let etag = etag_of(&merged.bytes);
         let exact = merged.bytes == incoming.bytes && !incoming.repaired;
         let obj = NewObject {
@@ -202,7 +236,7 @@ async fn merge_into(
                 return Ok(r);
             }
             Err(StorageError::PreconditionFailed) => continue,
-            Err(e) => return Err(uid_conflict(ctx, coll, e)),
+            Err(e) => return Err(uid_conflict(ctx, coll, name, e)),
         }
     }
     Err(DavError::precondition_failed().with_reason("the card kept changing; try again"))
@@ -214,15 +248,19 @@ fn is_stale(e: &DavError) -> bool {
 }
 
 /// A PUT whose `If-Match` names an older version: the book's conflict policy decides.
+/// `same_uid` says whether the body is the card's (see [`adopt_target_uid`]); a policy
+/// that would take the body refuses one of another card.
 async fn stale_write(
     ctx: &Ctx<'_>,
     coll: &Collection,
     name: &str,
     tags: &[String],
     ing: Ingested,
+    same_uid: bool,
 ) -> Result<Response, DavError> {
     match policy(ctx, coll).await? {
         ConflictPolicy::Reject => Err(DavError::precondition_failed()),
+        _ if !same_uid => Err(target_uid_differs(ctx, coll, name)),
         ConflictPolicy::ClientWins => store(ctx, coll, name, &Condition::None, ing).await,
         // Nothing is written; without an ETag the client re-fetches the server's version.
         ConflictPolicy::ServerWins => Ok(response::status(StatusCode::NO_CONTENT)),
@@ -248,12 +286,15 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             store(ctx, coll, name, &cond, ing).await
         }
         Resource::Contact(coll, meta) => {
-            let ing = ingest_body(ctx)?;
+            let mut ing = ingest_body(ctx)?;
+            let same = adopt_target_uid(&meta.uid, &mut ing);
             match &cond {
-                // The patent's unconditional upload onto an existing record.
+                // The patent's unconditional upload onto an existing record, which never
+                // absorbs another card.
+                Condition::None if !same => Err(target_uid_differs(ctx, coll, &meta.name)),
                 Condition::None => merge_into(ctx, coll, &meta.name, ing, None).await,
                 Condition::IfMatch(tags) if !tags.contains(&meta.etag) => {
-                    stale_write(ctx, coll, &meta.name, tags, ing).await
+                    stale_write(ctx, coll, &meta.name, tags, ing, same).await
                 }
                 // A current If-Match (an intentional replace): as sent, with storage
                 // checking the condition inside the write. If another writer got in
@@ -261,12 +302,13 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                 Condition::IfMatch(tags) => {
                     match store(ctx, coll, &meta.name, &cond, ing.clone()).await {
                         Err(e) if is_stale(&e) => {
-                            stale_write(ctx, coll, &meta.name, tags, ing).await
+                            stale_write(ctx, coll, &meta.name, tags, ing, same).await
                         }
                         other => other,
                     }
                 }
-                // If-None-Match and If-Match: * go to storage as they are.
+                // If-None-Match and If-Match: * go to storage as they are (its condition
+                // first, then the card's UID).
                 _ => store(ctx, coll, &meta.name, &cond, ing).await,
             }
         }

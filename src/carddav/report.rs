@@ -1,19 +1,26 @@
 //! CardDAV reports: `addressbook-multiget` (RFC 6352 §8.7), `addressbook-query` (§8.6,
 //! with `limit` truncation per §8.6.1), and dialbook's fingerprint reconciliation
 //! (seed 004).
+//!
+//! Multiget and query answer on an address book and on a card's own URL; on a card their
+//! scope is that card alone (a query matches it or answers nothing, a multiget serves its
+//! href and answers 404 for any other). An `address-data` asking for a media type or a
+//! version we do not serve is 403 `CARDDAV:supported-address-data` (§8.6, §8.7), checked
+//! before anything is read: [`check_address_data`], which `sync-collection` shares.
 
 use std::collections::HashMap;
 
 use crate::dav::Ctx;
-use crate::dav::error::DavError;
+use crate::dav::error::{DavError, Precondition};
 use crate::dav::propfind::{Wanted, propstats};
 use crate::dav::resource::{Path, Resource, href_path, parse_path};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{
-    AddressbookQuery, ClientCard, Multiget, MultistatusWriter, Response as MsResponse, escape,
+    AddressDataRequest, AddressbookQuery, ClientCard, Multiget, MultistatusWriter,
+    Response as MsResponse, escape,
 };
 use crate::props::PropCtx;
-use crate::storage::{Collection, DeadProp, ObjectPages};
+use crate::storage::{Collection, DeadProp, Object, ObjectMeta, ObjectPages};
 
 /// Bodies scanned per storage round trip in a query.
 const SCAN_PAGE: u64 = 200;
@@ -33,6 +40,32 @@ pub async fn member_dead_props(
     Ok(map)
 }
 
+/// RFC 6352 §10.4: the `content-type` and `version` an `address-data` request names must
+/// be ones we serve (`text/vcard`, 3.0 or 4.0), else 403 `CARDDAV:supported-address-data`
+/// (§8.6, §8.7). Absent attributes ask for the stored card as it is.
+pub fn check_address_data(req: Option<&AddressDataRequest>) -> Result<(), DavError> {
+    let Some(req) = req else { return Ok(()) };
+    let refused =
+        |what: String| DavError::condition(Precondition::SupportedAddressData).with_reason(what);
+    if let Some(ct) = &req.content_type {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("text/vcard") {
+            return Err(refused(format!(
+                "address-data content-type {mime:?}: only text/vcard is served"
+            )));
+        }
+    }
+    if let Some(v) = &req.version
+        && crate::vcard::Version::parse(v).is_none()
+    {
+        return Err(refused(format!(
+            "address-data version {:?}: only 3.0 and 4.0 are served",
+            v.trim()
+        )));
+    }
+    Ok(())
+}
+
 pub fn prop_ctx<'a>(ctx: &'a Ctx<'_>) -> PropCtx<'a> {
     PropCtx {
         hrefs: &ctx.hrefs,
@@ -41,22 +74,29 @@ pub fn prop_ctx<'a>(ctx: &'a Ctx<'_>) -> PropCtx<'a> {
     }
 }
 
-/// `addressbook-multiget`: one batch for all bodies; unknown hrefs answer 404.
+/// `addressbook-multiget`: one batch for all bodies; unknown hrefs answer 404. With `only`
+/// (the report was sent to that card's URL), every href but the card's answers 404.
 pub async fn multiget(
     ctx: &Ctx<'_>,
     coll: &Collection,
+    only: Option<&ObjectMeta>,
     m: &Multiget,
 ) -> Result<Response, DavError> {
+    check_address_data(m.props.address_data.as_ref())?;
     let wanted = Wanted {
         propfind: &m.props.propfind,
         address_data: m.props.address_data.as_ref(),
     };
-    // Resolve each href to a member name of this book.
+    // Resolve each href to a member name of this book (of this card, with `only`).
     let names: Vec<Option<String>> = m
         .hrefs
         .iter()
         .map(|h| match parse_path(href_path(h)) {
-            Path::Contact(n, b, name) if ctx.owns(&n) && b == coll.slug => Some(name),
+            Path::Contact(n, b, name)
+                if ctx.owns(&n) && b == coll.slug && only.is_none_or(|meta| meta.name == name) =>
+            {
+                Some(name)
+            }
             _ => None,
         })
         .collect();
@@ -91,46 +131,86 @@ pub async fn multiget(
 }
 
 /// `addressbook-query`: scans the book in pages (bounded memory), filters in Rust, stops
-/// after `limit` matches and then reports 507 for the request URI (RFC 6352 §8.6.1).
+/// after `limit` matches and then reports 507 for the request URI (RFC 6352 §8.6.1). With
+/// `only` (the report was sent to that card's URL) the card alone is read and filtered.
 pub async fn query(
     ctx: &Ctx<'_>,
     coll: &Collection,
+    only: Option<&ObjectMeta>,
     q: &AddressbookQuery,
 ) -> Result<Response, DavError> {
+    check_address_data(q.props.address_data.as_ref())?;
     let wanted = Wanted {
         propfind: &q.props.propfind,
         address_data: q.props.address_data.as_ref(),
     };
-    let dead = member_dead_props(ctx, coll, &wanted).await?;
+    let dead = match only {
+        Some(meta) => {
+            let mut one = HashMap::new();
+            if wanted.needs_dead() {
+                let target = crate::storage::PropTarget {
+                    collection: coll.id,
+                    object: Some(&meta.name),
+                };
+                one.insert(meta.name.clone(), ctx.app.storage.get_props(target).await?);
+            }
+            one
+        }
+        None => member_dead_props(ctx, coll, &wanted).await?,
+    };
     let pctx = prop_ctx(ctx);
     let mut w = MultistatusWriter::begin();
     let mut matched: u64 = 0;
     let mut truncated = false;
-    let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
-    'scan: while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
-        for obj in page {
-            if !q.filter.matches(&obj.body) {
-                continue;
+    // One card's scope is one page of at most one object.
+    let mut answer = |obj: Object, w: &mut MultistatusWriter| -> bool {
+        if !q.filter.matches(&obj.body) {
+            return true;
+        }
+        if q.limit.is_some_and(|l| matched >= l) {
+            truncated = true;
+            return false;
+        }
+        matched += 1;
+        let d = dead.get(&obj.meta.name).map(Vec::as_slice).unwrap_or(&[]);
+        let child = Resource::Contact(coll.clone(), obj.meta);
+        let ps = propstats(&pctx, &child, &wanted, d, Some(&obj.body));
+        w.response(&MsResponse::PropStats {
+            href: ctx.hrefs.of(&child),
+            propstats: ps,
+        });
+        true
+    };
+    match only {
+        Some(meta) => {
+            let objs = ctx
+                .app
+                .storage
+                .get_objects(coll.id, std::slice::from_ref(&meta.name))
+                .await?;
+            for obj in objs {
+                answer(obj, &mut w);
             }
-            if q.limit.is_some_and(|l| matched >= l) {
-                truncated = true;
-                break 'scan;
+        }
+        None => {
+            let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
+            'scan: while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
+                for obj in page {
+                    if !answer(obj, &mut w) {
+                        break 'scan;
+                    }
+                }
             }
-            matched += 1;
-            let d = dead.get(&obj.meta.name).map(Vec::as_slice).unwrap_or(&[]);
-            let child = Resource::Contact(coll.clone(), obj.meta);
-            let ps = propstats(&pctx, &child, &wanted, d, Some(&obj.body));
-            w.response(&MsResponse::PropStats {
-                href: ctx.hrefs.of(&child),
-                propstats: ps,
-            });
         }
     }
     if truncated {
         w.response(&MsResponse::Status {
-            href: ctx.hrefs.addressbook(&coll.slug),
+            href: match only {
+                Some(meta) => ctx.hrefs.contact(&coll.slug, &meta.name),
+                None => ctx.hrefs.addressbook(&coll.slug),
+            },
             status: 507,
-            error: Some(crate::dav::error::Precondition::NumberOfMatchesWithinLimits.element()),
+            error: Some(Precondition::NumberOfMatchesWithinLimits.element()),
         });
     }
     Ok(response::multistatus(w.finish(None)))

@@ -1,6 +1,7 @@
 //! The error table: every DAV failure is a [`DavError`], and each precondition maps to its
 //! status code and its `<D:error>` element here, once (RFC 4918 §16; RFC 6352 §6.3.2.1,
-//! §8.3, §10.5; RFC 6578 §3.2; RFC 5689 §3).
+//! §8.3, §8.6, §8.7, §10.5; RFC 6578 §3.2; RFC 5689 §3). The `<D:error>` body carries the
+//! element alone; a reason goes along in `{urn:x-dialbook:ns}reason` (`dav::response`).
 
 use http::StatusCode;
 
@@ -13,8 +14,11 @@ pub enum Precondition {
     ValidSyncToken,
     /// RFC 6578 §3.6: a `DAV:limit` the server cannot honour.
     NumberOfMatchesWithinLimits,
-    /// RFC 6352 §6.3.2.1: another card in the address book has this UID (href given).
+    /// RFC 6352 §6.3.2.1: another card in the address book has this UID (href: that card).
     NoUidConflict(String),
+    /// RFC 6352 §6.3.2.1: the write would overwrite the card at its target with a card of
+    /// another UID (href: the target). Reported as `CARDDAV:no-uid-conflict` too.
+    TargetUidDiffers(String),
     /// RFC 6352 §6.3.2.1: the body is not a valid vCard.
     ValidAddressData,
     /// RFC 6352 §6.3.2.1: media type, version or charset we do not store.
@@ -47,12 +51,15 @@ impl Precondition {
             // RFC 4918 §16: preconditions are 403 or 409; 409 where the client can resolve
             // the conflict with the other resource.
             NoUidConflict(_) => StatusCode::CONFLICT,
-            SupportedAddressData => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // Nothing the client can change at the target makes this write acceptable.
+            TargetUidDiffers(_) => StatusCode::FORBIDDEN,
             MaxResourceSize => StatusCode::PAYLOAD_TOO_LARGE,
             ResourceMustBeNull => StatusCode::METHOD_NOT_ALLOWED,
             ValidSyncToken
             | NumberOfMatchesWithinLimits
             | ValidAddressData
+            // RFC 6352 §6.3.2.1 lists it among the PUT preconditions, which are 403s.
+            | SupportedAddressData
             | SupportedCollation
             | SupportedFilter
             | CannotModifyProtectedProperty
@@ -71,7 +78,7 @@ impl Precondition {
         match self {
             ValidSyncToken => dav("valid-sync-token"),
             NumberOfMatchesWithinLimits => dav("number-of-matches-within-limits"),
-            NoUidConflict(href) => Element::new(
+            NoUidConflict(href) | TargetUidDiffers(href) => Element::new(
                 QName::new(NS_CARDDAV, "no-uid-conflict"),
                 Content::Hrefs(vec![href.clone()]),
             ),
@@ -156,6 +163,7 @@ impl From<crate::storage::StorageError> for DavError {
             PreconditionFailed => DavError::precondition_failed(),
             // The caller knows the href; this fallback has none to give.
             UidConflict(_) => DavError::condition(Precondition::NoUidConflict(String::new())),
+            UidMismatch => DavError::condition(Precondition::TargetUidDiffers(String::new())),
             InvalidToken => DavError::condition(Precondition::ValidSyncToken),
             ParentMissing => DavError::conflict("the parent collection does not exist"),
             Batch { error, .. } => DavError::from(*error),

@@ -62,25 +62,27 @@ use Method::*;
 /// The methods a resource answers (other than 404 for `Missing`).
 pub fn allowed(r: &Resource) -> &'static [Method] {
     match r {
-        // REPORT for principal searches (RFC 3744 §9.4), which clients send to the
-        // principal collection or the root.
-        Resource::Root | Resource::DavRoot | Resource::PrincipalsRoot => {
-            &[Options, Get, Head, Propfind, Report]
-        }
-        Resource::AddressbooksRoot => &[Options, Get, Head, Propfind],
+        // REPORT everywhere a resource exists: RFC 3744 §9.2 `acl-principal-prop-set`
+        // applies to every resource (see `acl::report` for the others).
+        Resource::Root
+        | Resource::DavRoot
+        | Resource::PrincipalsRoot
+        | Resource::AddressbooksRoot
+        | Resource::FilesRoot => &[Options, Get, Head, Propfind, Report],
         Resource::Principal => &[Options, Propfind, Report],
         Resource::AddressbookHome => &[Options, Propfind, Proppatch, Report],
         Resource::Addressbook(_) => &[Options, Propfind, Proppatch, Report, Delete, Post],
         Resource::NewAddressbook(_) => &[Options, Mkcol],
         Resource::Contact(..) => &[
-            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
+            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move, Report,
         ],
         Resource::NewContact(..) => &[Options, Put],
-        Resource::FilesRoot => &[Options, Get, Head, Propfind],
         Resource::FilesHome(_) => &[Options, Get, Head, Propfind, Proppatch, Report],
-        Resource::Folder(..) => &[Options, Get, Head, Delete, Propfind, Proppatch, Copy, Move],
+        Resource::Folder(..) => &[
+            Options, Get, Head, Delete, Propfind, Proppatch, Copy, Move, Report,
+        ],
         Resource::File(..) => &[
-            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move,
+            Options, Get, Head, Put, Delete, Propfind, Proppatch, Copy, Move, Report,
         ],
         Resource::NewFile(..) => &[Options, Put, Mkcol],
         Resource::Missing => &[Options],

@@ -207,15 +207,24 @@ fn options(r: &Resource) -> Response {
     resp
 }
 
-/// REPORT: routed by body root and resource.
+/// REPORT: routed by body root and resource. What is routed here is what
+/// `props::supported_reports` lists; anything else is 403 `DAV:supported-report`.
 async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
+    use crate::acl::report::{self as acl, AclReport};
     let rep = parse_report(&ctx.req.body)?;
+    let acl_ok = |which: AclReport| which.supported_on(r);
     match (&rep, r) {
         (Report::AddressbookMultiget(m), Resource::Addressbook(c)) => {
-            crate::carddav::report::multiget(ctx, c, m).await
+            crate::carddav::report::multiget(ctx, c, None, m).await
+        }
+        (Report::AddressbookMultiget(m), Resource::Contact(c, meta)) => {
+            crate::carddav::report::multiget(ctx, c, Some(meta), m).await
         }
         (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
-            crate::carddav::report::query(ctx, c, q).await
+            crate::carddav::report::query(ctx, c, None, q).await
+        }
+        (Report::AddressbookQuery(q), Resource::Contact(c, meta)) => {
+            crate::carddav::report::query(ctx, c, Some(meta), q).await
         }
         (Report::Reconcile(cards), Resource::Addressbook(c)) => {
             crate::carddav::report::reconcile(ctx, c, cards).await
@@ -224,21 +233,22 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
             Report::SyncCollection(s),
             Resource::Addressbook(_) | Resource::AddressbookHome | Resource::FilesHome(_),
         ) => crate::sync::report::sync_collection(ctx, r, s).await,
-        (
-            Report::PrincipalSearchPropertySet,
-            Resource::Principal | Resource::PrincipalsRoot | Resource::Root | Resource::DavRoot,
-        ) => Ok(response::with_body(
-            StatusCode::OK,
-            response::XML,
-            PRINCIPAL_SEARCH_PROPERTY_SET.as_bytes().to_vec(),
-        )),
-        (
-            Report::PrincipalPropertySearch,
-            Resource::PrincipalsRoot | Resource::Root | Resource::DavRoot,
-        )
-        | (Report::PrincipalPropertySearch | Report::ExpandProperty(_), Resource::Principal) => {
-            // One principal per account and no sharing yet: the answer is always the
-            // caller's own principal with its basic properties.
+        (Report::AclPrincipalPropSet(props), _) if acl_ok(AclReport::AclPrincipalPropSet) => {
+            acl::acl_principal_prop_set(ctx, props).await
+        }
+        (Report::PrincipalMatch(pm), _) if acl_ok(AclReport::PrincipalMatch) => {
+            acl::principal_match(ctx, r, pm).await
+        }
+        (Report::PrincipalPropertySearch(s), _) if acl_ok(AclReport::PrincipalPropertySearch) => {
+            acl::principal_property_search(ctx, r, s).await
+        }
+        (Report::PrincipalSearchPropertySet, _)
+            if acl_ok(AclReport::PrincipalSearchPropertySet) =>
+        {
+            acl::principal_search_property_set(ctx)
+        }
+        (Report::ExpandProperty(_), Resource::Principal) => {
+            // A fixed answer: the caller's own principal with its basic properties.
             let pf = xml::PropFind::Prop(vec![
                 xml::QName::dav("displayname"),
                 xml::QName::dav("principal-URL"),
@@ -259,5 +269,3 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         _ => Err(DavError::condition(Precondition::SupportedReport)),
     }
 }
-
-const PRINCIPAL_SEARCH_PROPERTY_SET: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:principal-search-property-set xmlns:D=\"DAV:\"><D:principal-search-property><D:prop><D:displayname/></D:prop><D:description xml:lang=\"en\">Phone number</D:description></D:principal-search-property></D:principal-search-property-set>";

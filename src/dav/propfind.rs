@@ -82,7 +82,7 @@ pub fn propstats(
         match dead_value(q) {
             Some(d) => ok.push(Prop {
                 name: q.clone(),
-                content: Content::Xml(d.value.clone()),
+                content: Content::Whole(d.value.clone()),
             }),
             None => missing.push(Prop {
                 name: q.clone(),
@@ -123,6 +123,16 @@ pub fn propstats(
         }
     }
     let mut out = Vec::with_capacity(2);
+    if ok.is_empty() && missing.is_empty() {
+        // Nothing was asked (an empty `DAV:prop`): the resource is still answered with a
+        // propstat, an empty `prop` with 200, never a bare href (RFC 6578 §3.2).
+        out.push(PropStat {
+            error: None,
+            status: 200,
+            props: Vec::new(),
+        });
+        return out;
+    }
     if !ok.is_empty() {
         out.push(PropStat {
             error: None,

@@ -37,27 +37,17 @@ pub fn with_body(s: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
     r
 }
 
-/// Renders a [`DavError`]: `<D:error>` with the precondition element when there is one
-/// (RFC 4918 §16), else a short plain-text reason.
+/// Renders a [`DavError`]: `<D:error>` with the precondition element alone when there is
+/// one (RFC 4918 §16), the reason, if any, in a `{urn:x-dialbook:ns}reason` element after
+/// it; without a precondition, a short plain-text reason. Reasons never carry card
+/// contents.
 pub fn error(e: DavError) -> Response {
     let mut r = match (&e.condition, &e.reason) {
-        (Some(c), reason) => {
-            let mut xml = error_body(&c.element());
-            // `D:error` admits any content (RFC 4918 §14.5): the reason goes along as a
-            // description. Reasons never carry card contents.
-            if let Some(reason) = reason
-                && let Some(at) = xml.rfind("</D:error>")
-            {
-                xml.insert_str(
-                    at,
-                    &format!(
-                        "<D:responsedescription>{}</D:responsedescription>",
-                        super::xml::escape(reason)
-                    ),
-                );
-            }
-            with_body(e.status, XML, xml.into_bytes())
-        }
+        (Some(c), reason) => with_body(
+            e.status,
+            XML,
+            error_body(&c.element(), reason.as_deref()).into_bytes(),
+        ),
         (None, Some(reason)) => with_body(
             e.status,
             "text/plain; charset=utf-8",

@@ -214,7 +214,8 @@ fn meta(r: &Resource) -> Option<&ObjectMeta> {
     }
 }
 
-/// `DAV:supported-report-set` (RFC 3253 §3.1.5): what REPORT answers here.
+/// `DAV:supported-report-set` (RFC 3253 §3.1.5): what REPORT answers here, exactly what
+/// `dav::report` routes (the RFC 3744 reports by `acl::report::AclReport::supported_on`).
 pub fn supported_reports(r: &Resource) -> Vec<Element> {
     let report = |ns: &str, l: &str| Element {
         name: QName::dav("supported-report"),
@@ -225,23 +226,30 @@ pub fn supported_reports(r: &Resource) -> Vec<Element> {
             content: Content::Elements(vec![Element::empty(QName::new(ns, l))]),
         }]),
     };
-    match r {
+    let mut out = match r {
         Resource::Addressbook(_) => vec![
             report(NS_CARDDAV, "addressbook-multiget"),
             report(NS_CARDDAV, "addressbook-query"),
             report(NS_DAV, "sync-collection"),
             report(crate::dav::xml::NS_DIALBOOK, "reconcile"),
         ],
+        // RFC 6352 §8.6, §8.7: both reports also answer on a card's own URL.
+        Resource::Contact(..) => vec![
+            report(NS_CARDDAV, "addressbook-multiget"),
+            report(NS_CARDDAV, "addressbook-query"),
+        ],
         Resource::AddressbookHome | Resource::FilesHome(_) => {
             vec![report(NS_DAV, "sync-collection")]
         }
-        Resource::Principal => vec![
-            report(NS_DAV, "expand-property"),
-            report(NS_DAV, "principal-property-search"),
-            report(NS_DAV, "principal-search-property-set"),
-        ],
+        Resource::Principal => vec![report(NS_DAV, "expand-property")],
         _ => vec![],
+    };
+    for acl in crate::acl::report::AclReport::ALL {
+        if acl.supported_on(r) {
+            out.push(report(NS_DAV, acl.local_name()));
+        }
     }
+    out
 }
 
 /// RFC 9110 IMF-fixdate.

@@ -33,6 +33,12 @@
 //! - Preconditions ([`Condition`], UID uniqueness, overwrite rules) are checked inside
 //!   that transaction, after the collection row is locked, so two concurrent writers with
 //!   the same `If-Match` cannot both succeed.
+//! - **A member keeps its UID.** A put, move or copy that would replace an existing member
+//!   with an object whose UID differs from that member's is [`StorageError::UidMismatch`]
+//!   and changes nothing (RFC 6352 §6.3.2.1: a card is never overwritten by another card).
+//!   UIDs are compared as exact strings; members without a UID (plain files, `""`) only
+//!   ever meet other members without one. This is checked after the [`Condition`] and
+//!   before UID uniqueness.
 //! - Sequences never go backwards and a token never skips a change: `changes_since`
 //!   returns changes in sequence order and the token *after the last change returned*.
 //! - Listing methods (`list_objects`, `object_meta`) never load bodies; bodies come in
@@ -238,8 +244,10 @@ pub struct Changes {
     pub truncated: bool,
 }
 
-/// A dead (client-set) property. `value` is the serialised inner XML of the property
-/// element, with namespace declarations it needs, exactly as it will be returned.
+/// A dead (client-set) property. `value` is the property element itself, serialised
+/// self-contained (it declares every namespace it and its content use, keeps its
+/// attributes and the `xml:lang` in scope: RFC 4918 §4.3), exactly as it will be
+/// returned; storage treats it as opaque text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadProp {
     pub namespace: String,
@@ -269,6 +277,11 @@ pub enum StorageError {
     /// Another object in the collection has this UID; carries that object's name.
     #[error("uid conflict with {0}")]
     UidConflict(String),
+    /// The write would replace an existing member with an object of another UID (see
+    /// "A member keeps its UID" in the module documentation); the member is the write's
+    /// own destination, so the caller knows its name.
+    #[error("the destination has another uid")]
+    UidMismatch,
     /// The sync token's sequence is below the pruned horizon or above the current seq.
     #[error("sync token no longer valid")]
     InvalidToken,
@@ -280,7 +293,8 @@ pub enum StorageError {
     #[error("parent collection does not exist")]
     ParentMissing,
     /// Item `index` (0-based) of a [`Storage::put_objects`] batch failed with `error`
-    /// (`PreconditionFailed` or `UidConflict`); no item of the batch was written.
+    /// (`PreconditionFailed`, `UidMismatch` or `UidConflict`); no item of the batch was
+    /// written.
     #[error("batch item {index}: {error}")]
     Batch {
         index: usize,
@@ -402,9 +416,9 @@ pub trait Storage: Send + Sync + 'static {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<Object>>;
-    /// Creates or replaces a member after checking `cond` and UID uniqueness inside the
-    /// transaction. Errors: `NotFound` (collection gone), `PreconditionFailed`,
-    /// `UidConflict(name)`. Appends one change row and advances the sequence, except when
+    /// Creates or replaces a member after checking `cond`, that a replaced member keeps its
+    /// UID, and UID uniqueness, in that order, inside the transaction. Errors: `NotFound`
+    /// (collection gone), `PreconditionFailed`, `UidMismatch`, `UidConflict(name)`. Appends one change row and advances the sequence, except when
     /// the member already has this ETag, UID and content type: then `cond` is still
     /// checked, but nothing is written and the outcome is `unchanged` (idempotent uploads:
     /// the same bytes twice do not move the sync token). A replaced body is kept as a
@@ -416,14 +430,16 @@ pub trait Storage: Send + Sync + 'static {
         cond: &Condition,
     ) -> Result<PutOutcome>;
     /// Puts every item in one transaction, all or nothing. Each item behaves exactly as a
-    /// `put_object` issued in order: its condition and UID uniqueness are checked against
-    /// the collection as it stands after the earlier items (two items may name the same
-    /// member; two items with the same UID under different names conflict), unchanged
+    /// `put_object` issued in order: its condition, the replaced member's UID and UID
+    /// uniqueness are checked against the collection as it stands after the earlier items
+    /// (two items may name the same member if they carry the same UID; two items with the
+    /// same UID under different names conflict), unchanged
     /// items write nothing, and every changing item appends its own change row with its
     /// own, increasing sequence number. Returns one outcome per item, in order.
     ///
     /// Errors: `NotFound` (collection gone; not wrapped), `Batch { index, error }` when
-    /// item `index` fails (`error` is `PreconditionFailed` or `UidConflict(name)`; the
+    /// item `index` fails (`error` is `PreconditionFailed`, `UidMismatch` or
+    /// `UidConflict(name)`; the
     /// first failing item is named and nothing is written), `Db`. An empty batch returns
     /// `Ok(vec![])` without touching the database. Cost is a bounded number of statements
     /// per few hundred items (lookups by name and UID are batched), never one per item.
@@ -453,8 +469,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     /// Moves a member to another name and/or collection of the same account. `cond` is
     /// checked against the source. With `overwrite` false an existing destination is
-    /// `PreconditionFailed`; with true it is replaced. UID uniqueness is checked in the
-    /// destination (`UidConflict`). Dead properties and kept versions move with it (an
+    /// `PreconditionFailed`; with true it is replaced, but only by a member of the same UID
+    /// (else `UidMismatch`). UID uniqueness is checked in the destination (`UidConflict`). Dead properties and kept versions move with it (an
     /// overwritten destination's body is kept as a version of the destination name). One
     /// change row in each collection touched (two in one collection when renaming in
     /// place).
@@ -467,9 +483,10 @@ pub trait Storage: Send + Sync + 'static {
         overwrite: bool,
         cond: &Condition,
     ) -> Result<TransferOutcome>;
-    /// Copies a member like `move_object` without removing the source; `new_uid`, when
-    /// given, replaces the UID recorded for the copy and `body`/`etag` replace the copied
-    /// bytes (a copy inside one address book needs a fresh UID). An overwritten
+    /// Copies a member like `move_object` without removing the source; `replacement`, when
+    /// given, supplies the UID recorded for the copy and the bytes and ETag it gets (a copy
+    /// inside one address book needs a fresh UID). An existing destination is replaced
+    /// only with `overwrite` and only by a copy of the same UID (else `UidMismatch`). An overwritten
     /// destination's body is kept as a version of the destination name; the source's
     /// versions are not copied.
     async fn copy_object(

@@ -885,6 +885,10 @@ async fn plan_batch<'a, C: ConnectionTrait>(
             });
             continue;
         }
+        // A member keeps its UID: nothing replaces it with another one.
+        if meta.is_some_and(|(old_uid, _, _)| old_uid != obj.uid) {
+            return Err(wrap(StorageError::UidMismatch));
+        }
         if let Some(other) = owners
             .get(obj.uid.as_str())
             .and_then(|set| set.iter().find(|n| n.as_str() != name))
@@ -909,12 +913,6 @@ async fn plan_batch<'a, C: ConnectionTrait>(
                 });
                 plan.versioned.insert(name);
             }
-        }
-        if let Some((old_uid, _, _)) = meta
-            && old_uid != obj.uid
-            && let Some(set) = owners.get_mut(old_uid)
-        {
-            set.remove(name);
         }
         if let Some(set) = owners.get_mut(obj.uid.as_str()) {
             set.insert(name.to_owned());
@@ -1348,8 +1346,14 @@ impl SeaStorage {
 
     /// Applies every pending migration of [`migrations::Migrator`].
     pub async fn migrate(&self) -> Result<()> {
+        self.migrate_steps(None).await
+    }
+
+    /// Applies the next `steps` pending migrations (all of them with `None`): tests hold
+    /// a database at an older schema with it, to show what a migration does to its data.
+    pub async fn migrate_steps(&self, steps: Option<u32>) -> Result<()> {
         let _guard = self.writer_lock().await;
-        migrations::Migrator::up(&self.db, None)
+        migrations::Migrator::up(&self.db, steps)
             .await
             .map_err(db_err)
     }
@@ -1639,6 +1643,9 @@ impl SeaStorage {
         if dst.is_some() && !overwrite {
             return Err(StorageError::PreconditionFailed);
         }
+        if dst.as_ref().is_some_and(|d| d.uid != src.uid) {
+            return Err(StorageError::UidMismatch);
+        }
         if let Some(other) = uid_owner(c, to, &src.uid, to_name, Some(src.id)).await? {
             return Err(StorageError::UidConflict(other));
         }
@@ -1735,6 +1742,9 @@ impl SeaStorage {
                 seq: locked.seq,
             },
         };
+        if dst.as_ref().is_some_and(|d| d.uid != row.uid) {
+            return Err(StorageError::UidMismatch);
+        }
         if let Some(other) = uid_owner(c, to, row.uid, to_name, None).await? {
             return Err(StorageError::UidConflict(other));
         }

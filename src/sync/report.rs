@@ -10,8 +10,13 @@
 //!
 //! Home: the members are the address books; a current home token answers nothing
 //! changed, an older home token or none lists every book, anything else is invalid.
+//!
+//! Every changed member that still exists is answered with propstats, also when the
+//! request's `DAV:prop` is empty (then one empty `prop` with 200, RFC 6578 §3.2); an
+//! `address-data` we cannot serve is refused as in the CardDAV reports
+//! (`carddav::report::check_address_data`).
 
-use crate::carddav::report::{member_dead_props, prop_ctx};
+use crate::carddav::report::{check_address_data, member_dead_props, prop_ctx};
 use crate::dav::Ctx;
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::propfind::{Wanted, dead_props, propstats};
@@ -27,6 +32,7 @@ pub async fn sync_collection(
     r: &Resource,
     sc: &SyncCollection,
 ) -> Result<Response, DavError> {
+    check_address_data(sc.props.address_data.as_ref())?;
     let wanted = Wanted {
         propfind: &sc.props.propfind,
         address_data: sc.props.address_data.as_ref(),

@@ -62,6 +62,8 @@ pub struct Ingested {
     /// True when `bytes` differ from the input (charset converted, control characters
     /// removed, UID added): the PUT response must then carry no ETag.
     pub repaired: bool,
+    /// True when the card came without a (non-empty) `UID` and `uid` was made up here.
+    pub uid_added: bool,
 }
 
 /// Why a body is not an acceptable vCard.
@@ -93,7 +95,8 @@ pub enum VcardError {
 ///    we are lenient and accept either.
 /// 4. `UID`: the value, trimmed (a `urn:uuid:` value is kept as it is). Without one, a
 ///    `UID:<new_uid()>` line is inserted right before `END:VCARD` with the card's own line
-///    ending; an empty `UID` line is replaced the same way. Two different UIDs → invalid.
+///    ending; an empty `UID` line is replaced the same way. More than one `UID` line (even
+///    with the same value) → invalid: a card has one identity (RFC 6350 §6.7.6).
 ///
 /// The card is never re-serialised here: `bytes` is the input with only those repairs
 /// applied, and `repaired` says whether it differs from the input at all.
@@ -115,15 +118,14 @@ pub fn ingest(body: &[u8], charset: Option<&str>) -> Result<Ingested, VcardError
     }
 
     let uid_lines: Vec<_> = card.props().filter(|(_, l)| l.is("UID")).collect();
-    let mut uids: Vec<&str> = uid_lines
+    if uid_lines.len() > 1 {
+        return Err(VcardError::Invalid("more than one UID".into()));
+    }
+    let uids: Vec<&str> = uid_lines
         .iter()
         .map(|(_, l)| l.value.trim())
         .filter(|v| !v.is_empty())
         .collect();
-    uids.dedup();
-    if uids.len() > 1 {
-        return Err(VcardError::Invalid("more than one UID".into()));
-    }
 
     let (bytes, uid) = match uids.first() {
         Some(uid) => (text.as_bytes().to_vec(), (*uid).to_string()),
@@ -161,6 +163,7 @@ pub fn ingest(body: &[u8], charset: Option<&str>) -> Result<Ingested, VcardError
         uid,
         version: card.version,
         repaired,
+        uid_added: uids.is_empty(),
     })
 }
 

@@ -164,6 +164,36 @@ fn ingest_refuses_two_different_uids() {
 }
 
 #[test]
+fn ingest_refuses_two_uid_lines_even_with_the_same_value_or_one_empty() {
+    for second in ["UID:a", "UID:", "item1.UID:a"] {
+        let body = card(&[
+            "BEGIN:VCARD",
+            "VERSION:3.0",
+            "FN:A",
+            "UID:a",
+            second,
+            "END:VCARD",
+        ]);
+        assert_invalid(ingest(&body, None));
+    }
+}
+
+#[test]
+fn ingest_says_whether_it_made_the_uid_up() {
+    assert!(ingest(NO_UID, None).expect("valid").uid_added);
+    let empty = card(&["BEGIN:VCARD", "VERSION:3.0", "FN:A", "UID: ", "END:VCARD"]);
+    assert!(ingest(&empty, None).expect("valid").uid_added);
+    let own = card(&[
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        "FN:A",
+        "UID:mine",
+        "END:VCARD",
+    ]);
+    assert!(!ingest(&own, None).expect("valid").uid_added);
+}
+
+#[test]
 fn ingest_strips_control_characters_and_keeps_the_folds() {
     let ingested = ingest(CONTROL, None).expect("valid");
     assert!(ingested.repaired);

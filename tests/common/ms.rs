@@ -210,3 +210,113 @@ pub fn error_condition(xml: &str) -> Option<String> {
         }
     }
 }
+
+/// The direct children of the root of a `<D:error>` body, as (namespace, local name);
+/// empty when the root is not `{DAV:}error`.
+pub fn error_children(xml: &str) -> Vec<(String, String)> {
+    let mut r = NsReader::from_str(xml);
+    let mut depth = 0;
+    let mut out = Vec::new();
+    loop {
+        let Ok((res, ev)) = r.read_resolved_event() else {
+            return Vec::new();
+        };
+        let ns = match res {
+            ResolveResult::Bound(n) => n.as_ref().to_string(),
+            _ => String::new(),
+        };
+        let (name, empty) = match &ev {
+            Event::Start(e) => (Some(e.local_name().as_ref().to_string()), false),
+            Event::Empty(e) => (Some(e.local_name().as_ref().to_string()), true),
+            Event::End(_) => {
+                depth -= 1;
+                (None, false)
+            }
+            Event::Eof => return out,
+            _ => (None, false),
+        };
+        let Some(name) = name else { continue };
+        if depth == 0 && !(ns == "DAV:" && name == "error") {
+            return Vec::new();
+        }
+        if depth == 1 {
+            out.push((ns, name));
+        }
+        if !empty {
+            depth += 1;
+        }
+    }
+}
+
+/// The `DAV:href` values anywhere inside a `<D:error>` body (the condition's hrefs).
+pub fn error_hrefs(xml: &str) -> Vec<String> {
+    let mut r = NsReader::from_str(xml);
+    let mut out = Vec::new();
+    let mut in_href = false;
+    let mut text = String::new();
+    loop {
+        let Ok((res, ev)) = r.read_resolved_event() else {
+            return out;
+        };
+        let dav = matches!(res, ResolveResult::Bound(n) if n.as_ref() == "DAV:");
+        match ev {
+            Event::Start(e) if dav && e.local_name().as_ref() == "href" => {
+                in_href = true;
+                text.clear();
+            }
+            Event::Text(t) if in_href => text.push_str(&t.xml10_content()),
+            Event::End(e) if in_href && e.local_name().as_ref() == "href" => {
+                in_href = false;
+                out.push(text.trim().to_string());
+            }
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+/// The text of the `{urn:x-dialbook:ns}reason` child of a `<D:error>` body, if any.
+pub fn error_reason(xml: &str) -> Option<String> {
+    let mut r = NsReader::from_str(xml);
+    let mut inside = false;
+    let mut text = String::new();
+    loop {
+        let (res, ev) = r.read_resolved_event().ok()?;
+        let ours = matches!(res, ResolveResult::Bound(n) if n.as_ref() == "urn:x-dialbook:ns");
+        match ev {
+            Event::Start(e) if ours && e.local_name().as_ref() == "reason" => inside = true,
+            Event::Text(t) if inside => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(g) if inside => text.push_str(match g.as_ref() {
+                "lt" => "<",
+                "gt" => ">",
+                "amp" => "&",
+                "quot" => "\"",
+                "apos" => "'",
+                _ => "",
+            }),
+            Event::End(_) if inside => return Some(text),
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Every element of a document as (namespace, local name), in document order.
+pub fn element_names(xml: &str) -> Vec<(String, String)> {
+    let mut r = NsReader::from_str(xml);
+    let mut out = Vec::new();
+    loop {
+        let (res, ev) = r.read_resolved_event().expect("well-formed XML");
+        let ns = match res {
+            ResolveResult::Bound(n) => n.as_ref().to_string(),
+            _ => String::new(),
+        };
+        match ev {
+            Event::Start(e) | Event::Empty(e) => {
+                out.push((ns, e.local_name().as_ref().to_string()));
+            }
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}

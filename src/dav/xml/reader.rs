@@ -24,9 +24,10 @@ pub enum PropFind {
 /// One instruction of a PROPPATCH (RFC 4918 §14.26), in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatchOp {
-    /// `<D:set><D:prop><x:name>…</x:name>`: `value` is the inner XML of the property
-    /// element re-serialised with every namespace it uses declared (so it can be stored
-    /// and returned verbatim); `text` is its text content when it has no child elements.
+    /// `<D:set><D:prop><x:name>…</x:name>`: `value` is the property element itself,
+    /// re-serialised self-contained with its attributes, its namespace declarations and
+    /// those in scope, and the `xml:lang` in scope (RFC 4918 §4.3), so it can be stored
+    /// and returned verbatim; `text` is its text content when it has no child elements.
     Set {
         name: QName,
         value: String,
@@ -104,16 +105,65 @@ pub struct ClientCard {
     pub fingerprint: String,
 }
 
+/// What a `principal-match` matches the current user against (RFC 3744 §9.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalMatchOn {
+    /// `DAV:self`: members that are the current user's principal.
+    Itself,
+    /// `DAV:principal-property`: members whose property (an href) names that principal.
+    Property(QName),
+}
+
+/// RFC 3744 §9.3 `principal-match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalMatch {
+    pub on: PrincipalMatchOn,
+    /// The `DAV:prop` to report for each match, if given.
+    pub prop: Option<Vec<QName>>,
+}
+
+/// One `DAV:property-search` of a `principal-property-search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySearch {
+    /// The properties searched (any of them may hold the match).
+    pub props: Vec<QName>,
+    /// The `DAV:match` text.
+    pub text: String,
+    /// The `match-type` attribute of `DAV:match` (a CalendarServer extension clients
+    /// send); `contains` when absent, as RFC 3744 §9.4 prefers.
+    pub match_type: MatchType,
+}
+
+/// RFC 3744 §9.4 `principal-property-search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalPropertySearch {
+    pub searches: Vec<PropertySearch>,
+    /// `test="anyof"` on the root (a CalendarServer extension); RFC 3744's default is
+    /// that every `property-search` must match.
+    pub any_of: bool,
+    /// The `DAV:prop` to report for each principal found, if given.
+    pub prop: Option<Vec<QName>>,
+    /// `DAV:apply-to-principal-collection-set`.
+    pub apply_to_principal_collection_set: bool,
+}
+
 /// A REPORT body, by its root element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
     AddressbookMultiget(Multiget),
     AddressbookQuery(AddressbookQuery),
     SyncCollection(SyncCollection),
-    /// RFC 3253 / RFC 3744 reports some clients probe; answered with a fixed response or
-    /// 403 `DAV:supported-report`.
+    /// RFC 3253 §3.8, which some clients probe on the principal; answered with a fixed
+    /// response.
     ExpandProperty(Vec<QName>),
-    PrincipalPropertySearch,
+    /// RFC 3744 §9.2: the properties (of the one `DAV:prop`) to report for each principal
+    /// in the resource's ACL.
+    AclPrincipalPropSet(Vec<QName>),
+    /// RFC 3744 §9.3.
+    PrincipalMatch(PrincipalMatch),
+    /// RFC 3744 §9.4.
+    PrincipalPropertySearch(PrincipalPropertySearch),
+    /// RFC 3744 §9.5 (the body is an empty element).
     PrincipalSearchPropertySet,
     /// dialbook's fingerprint reconciliation (seed 004, `docs/merge.md`): the client's
     /// cards as (UID, content fingerprint) pairs.
@@ -124,8 +174,9 @@ pub enum Report {
 
 /// Parses a PROPFIND body; an empty (or whitespace-only) body is allprop.
 ///
-/// The first of `prop`, `allprop` (with a sibling `include`) or `propname` wins; a
-/// `propfind` with none of them is [`XmlError::Invalid`].
+/// Exactly one of `prop`, `allprop` (with an optional sibling `include`) or `propname`
+/// (RFC 4918 §14.20); a `propfind` with none of them or with more than one (two `prop`s
+/// included) is [`XmlError::Invalid`].
 pub fn parse_propfind(body: &[u8]) -> Result<PropFind, XmlError> {
     let Some(root) = tree::parse(body)? else {
         return Ok(PropFind::AllProp {
@@ -133,8 +184,15 @@ pub fn parse_propfind(body: &[u8]) -> Result<PropFind, XmlError> {
         });
     };
     expect_root(&root, NS_DAV, "propfind")?;
-    propfind_of(&root)
+    propfind_of(&root)?
         .ok_or_else(|| XmlError::Invalid("propfind needs prop, allprop or propname".into()))
+}
+
+/// The text of a stored dead property ([`PatchOp::Set`]'s `value`) when it holds text
+/// only; `None` when it has child elements or does not parse.
+pub fn property_text(stored: &str) -> Option<String> {
+    let root = tree::parse(stored.as_bytes()).ok()??;
+    (!root.has_elements()).then(|| root.text())
 }
 
 /// Parses a PROPPATCH body (`<D:propertyupdate>`).
@@ -160,7 +218,7 @@ pub fn parse_proppatch(body: &[u8]) -> Result<Vec<PatchOp>, XmlError> {
         for prop in op.elems().filter(|e| e.is(NS_DAV, "prop")) {
             for p in prop.elems() {
                 ops.push(if set {
-                    set_op(p)
+                    set_op(p, &[&root, op, prop])
                 } else {
                     PatchOp::Remove(p.name.clone())
                 });
@@ -192,7 +250,7 @@ pub fn parse_mkcol(body: &[u8]) -> Result<MkcolBody, XmlError> {
                 if p.is(NS_DAV, "resourcetype") {
                     out.resourcetype = Some(p.elems().map(|t| t.name.clone()).collect());
                 } else {
-                    out.props.push(set_op(p));
+                    out.props.push(set_op(p, &[&root, set, prop]));
                 }
             }
         }
@@ -203,7 +261,8 @@ pub fn parse_mkcol(body: &[u8]) -> Result<MkcolBody, XmlError> {
 /// Parses a REPORT body.
 ///
 /// An empty body is [`XmlError::Invalid`], as is an `addressbook-query` without
-/// `filter`. A report naming no `prop`/`allprop`/`propname` gets allprop. A
+/// `filter`. A report naming no `prop`/`allprop`/`propname` gets allprop; one naming more
+/// than one of them is [`XmlError::Invalid`]. A
 /// `sync-collection` without `sync-level` gets `"1"`; one without `sync-token` (or with an
 /// empty one) is an initial sync.
 pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
@@ -212,7 +271,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
     let local = root.name.local.as_str();
     Ok(match (ns, local) {
         (NS_CARDDAV, "addressbook-multiget") => Report::AddressbookMultiget(Multiget {
-            props: report_props(&root),
+            props: report_props(&root)?,
             hrefs: root
                 .elems()
                 .filter(|e| e.is(NS_DAV, "href"))
@@ -224,7 +283,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
                 .child(NS_CARDDAV, "filter")
                 .ok_or_else(|| XmlError::Invalid("addressbook-query needs a filter".into()))?;
             Report::AddressbookQuery(AddressbookQuery {
-                props: report_props(&root),
+                props: report_props(&root)?,
                 filter: parse_filter(filter)?,
                 limit: limit_of(&root, NS_CARDDAV)?,
             })
@@ -239,8 +298,29 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
                 })
                 .collect(),
         ),
-        (NS_DAV, "principal-property-search") => Report::PrincipalPropertySearch,
-        (NS_DAV, "principal-search-property-set") => Report::PrincipalSearchPropertySet,
+        (NS_DAV, "acl-principal-prop-set") => {
+            let mut props = root.elems().filter(|e| e.is(NS_DAV, "prop"));
+            match (props.next(), props.next()) {
+                (Some(p), None) => Report::AclPrincipalPropSet(prop_names(p)),
+                _ => {
+                    return Err(XmlError::Invalid(
+                        "acl-principal-prop-set needs exactly one DAV:prop".into(),
+                    ));
+                }
+            }
+        }
+        (NS_DAV, "principal-match") => Report::PrincipalMatch(principal_match(&root)?),
+        (NS_DAV, "principal-property-search") => {
+            Report::PrincipalPropertySearch(principal_property_search(&root)?)
+        }
+        (NS_DAV, "principal-search-property-set") => {
+            if root.has_elements() {
+                return Err(XmlError::Invalid(
+                    "principal-search-property-set must be empty".into(),
+                ));
+            }
+            Report::PrincipalSearchPropertySet
+        }
         (NS_DIALBOOK, "reconcile") => Report::Reconcile(
             root.elems()
                 .filter(|e| e.is(NS_DIALBOOK, "card"))
@@ -262,6 +342,109 @@ pub fn parse_report(body: &[u8]) -> Result<Report, XmlError> {
     })
 }
 
+/// The names inside a `DAV:prop`.
+fn prop_names(prop: &Node) -> Vec<QName> {
+    prop.elems().map(|p| p.name.clone()).collect()
+}
+
+/// The optional single `DAV:prop` child of a report root; two are [`XmlError::Invalid`].
+fn optional_prop(root: &Node) -> Result<Option<Vec<QName>>, XmlError> {
+    let mut props = root.elems().filter(|e| e.is(NS_DAV, "prop"));
+    match (props.next(), props.next()) {
+        (p, None) => Ok(p.map(prop_names)),
+        _ => Err(XmlError::Invalid("more than one DAV:prop".into())),
+    }
+}
+
+/// RFC 3744 §9.3: exactly one of `self` and `principal-property` (which names exactly one
+/// property), and at most one `prop`.
+fn principal_match(root: &Node) -> Result<PrincipalMatch, XmlError> {
+    let mut on = None;
+    for e in root.elems() {
+        let this = if e.is(NS_DAV, "self") {
+            PrincipalMatchOn::Itself
+        } else if e.is(NS_DAV, "principal-property") {
+            let mut names = e.elems();
+            match (names.next(), names.next()) {
+                (Some(n), None) => PrincipalMatchOn::Property(n.name.clone()),
+                _ => {
+                    return Err(XmlError::Invalid(
+                        "principal-property names exactly one property".into(),
+                    ));
+                }
+            }
+        } else {
+            continue;
+        };
+        if on.replace(this).is_some() {
+            return Err(XmlError::Invalid(
+                "principal-match takes one of self and principal-property".into(),
+            ));
+        }
+    }
+    Ok(PrincipalMatch {
+        on: on.ok_or_else(|| {
+            XmlError::Invalid("principal-match needs self or principal-property".into())
+        })?,
+        prop: optional_prop(root)?,
+    })
+}
+
+/// RFC 3744 §9.4: one or more `property-search` (each one `prop` naming at least one
+/// property and one `match`), at most one `prop`, the optional
+/// `apply-to-principal-collection-set`.
+fn principal_property_search(root: &Node) -> Result<PrincipalPropertySearch, XmlError> {
+    let any_of = match root.attr("test") {
+        None | Some("allof") => false,
+        Some("anyof") => true,
+        Some(other) => return Err(XmlError::Invalid(format!("test=\"{other}\""))),
+    };
+    let mut searches = Vec::new();
+    for ps in root.elems().filter(|e| e.is(NS_DAV, "property-search")) {
+        let props: Vec<QName> = ps
+            .elems()
+            .filter(|e| e.is(NS_DAV, "prop"))
+            .flat_map(prop_names)
+            .collect();
+        let mut matches = ps.elems().filter(|e| e.is(NS_DAV, "match"));
+        let (Some(m), None) = (matches.next(), matches.next()) else {
+            return Err(XmlError::Invalid(
+                "property-search needs exactly one match".into(),
+            ));
+        };
+        if props.is_empty() {
+            return Err(XmlError::Invalid(
+                "property-search needs a prop naming a property".into(),
+            ));
+        }
+        let match_type = match m.attr("match-type") {
+            None | Some("contains") => MatchType::Contains,
+            Some("equals") => MatchType::Equals,
+            Some("starts-with") => MatchType::StartsWith,
+            Some("ends-with") => MatchType::EndsWith,
+            Some(other) => return Err(XmlError::Invalid(format!("match-type=\"{other}\""))),
+        };
+        searches.push(PropertySearch {
+            props,
+            text: m.text().trim().to_string(),
+            match_type,
+        });
+    }
+    if searches.is_empty() {
+        return Err(XmlError::Invalid(
+            "principal-property-search needs a property-search".into(),
+        ));
+    }
+    Ok(PrincipalPropertySearch {
+        searches,
+        any_of,
+        prop: optional_prop(root)?,
+        apply_to_principal_collection_set: root
+            .child(NS_DAV, "apply-to-principal-collection-set")
+            .is_some(),
+    })
+}
+
 fn wrong_root(root: &Node, expected: &str) -> XmlError {
     XmlError::Invalid(format!(
         "expected {expected}, found {{{}}}{}",
@@ -277,11 +460,12 @@ fn expect_root(root: &Node, ns: &str, local: &str) -> Result<(), XmlError> {
     }
 }
 
-/// A `set` instruction for one property element.
-fn set_op(p: &Node) -> PatchOp {
+/// A `set` instruction for one property element, whose ancestors (outermost first) are
+/// `ancestors`.
+fn set_op(p: &Node, ancestors: &[&Node]) -> PatchOp {
     PatchOp::Set {
         name: p.name.clone(),
-        value: p.inner_xml(),
+        value: p.outer_xml(ancestors),
         text: if p.has_elements() {
             None
         } else {
@@ -290,29 +474,37 @@ fn set_op(p: &Node) -> PatchOp {
     }
 }
 
-/// The first `DAV:prop`, `DAV:allprop` (+ `DAV:include`) or `DAV:propname` child.
-fn propfind_of(parent: &Node) -> Option<PropFind> {
+/// The `DAV:prop`, `DAV:allprop` (+ `DAV:include`) or `DAV:propname` child, if any;
+/// [`XmlError::Invalid`] when there is more than one of them (RFC 4918 §14.20).
+fn propfind_of(parent: &Node) -> Result<Option<PropFind>, XmlError> {
+    let mut found = None;
     for e in parent.elems() {
-        if e.is(NS_DAV, "prop") {
-            return Some(PropFind::Prop(e.elems().map(|p| p.name.clone()).collect()));
-        }
-        if e.is(NS_DAV, "allprop") {
+        let pf = if e.is(NS_DAV, "prop") {
+            PropFind::Prop(e.elems().map(|p| p.name.clone()).collect())
+        } else if e.is(NS_DAV, "allprop") {
             let include = parent
                 .child(NS_DAV, "include")
                 .map(|i| i.elems().map(|p| p.name.clone()).collect())
                 .unwrap_or_default();
-            return Some(PropFind::AllProp { include });
+            PropFind::AllProp { include }
+        } else if e.is(NS_DAV, "propname") {
+            PropFind::PropName
+        } else {
+            continue;
+        };
+        if found.is_some() {
+            return Err(XmlError::Invalid(
+                "only one of prop, allprop and propname".into(),
+            ));
         }
-        if e.is(NS_DAV, "propname") {
-            return Some(PropFind::PropName);
-        }
+        found = Some(pf);
     }
-    None
+    Ok(found)
 }
 
 /// The property request of a REPORT; allprop when the report names none.
-fn report_props(root: &Node) -> ReportProps {
-    let propfind = propfind_of(root).unwrap_or(PropFind::AllProp {
+fn report_props(root: &Node) -> Result<ReportProps, XmlError> {
+    let propfind = propfind_of(root)?.unwrap_or(PropFind::AllProp {
         include: Vec::new(),
     });
     let holder = match &propfind {
@@ -323,10 +515,10 @@ fn report_props(root: &Node) -> ReportProps {
     let address_data = holder
         .and_then(|h| h.child(NS_CARDDAV, "address-data"))
         .map(address_data_request);
-    ReportProps {
+    Ok(ReportProps {
         propfind,
         address_data,
-    }
+    })
 }
 
 /// RFC 6352 §10.4 `address-data` as a request.
@@ -383,7 +575,7 @@ fn sync_collection(root: &Node) -> Result<SyncCollection, XmlError> {
     Ok(SyncCollection {
         sync_token,
         sync_level,
-        props: report_props(root),
+        props: report_props(root)?,
         limit: limit_of(root, NS_DAV)?,
     })
 }
@@ -625,6 +817,22 @@ mod tests {
     }
 
     #[test]
+    fn propfind_with_more_than_one_of_prop_allprop_propname_is_invalid() {
+        for inner in [
+            "<D:prop><D:getetag/></D:prop><D:allprop/>",
+            "<D:propname/><D:prop><D:getetag/></D:prop>",
+            "<D:allprop/><D:propname/>",
+            "<D:prop><D:getetag/></D:prop><D:prop><D:displayname/></D:prop>",
+        ] {
+            let body = format!(r#"<D:propfind xmlns:D="DAV:">{inner}</D:propfind>"#);
+            assert!(
+                matches!(parse_propfind(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
     fn propfind_ignores_extension_elements_and_comments() {
         let body = br#"<?xml version="1.0"?><!-- hi --><D:propfind xmlns:D="DAV:" xmlns:x="urn:ext"><x:hint>fast</x:hint><D:prop><D:getetag/></D:prop><?pi data?></D:propfind>"#;
         assert_eq!(
@@ -745,23 +953,25 @@ mod tests {
   <D:set><D:prop><D:displayname>Work</D:displayname><Z:Authors>Roy</Z:Authors></D:prop></D:set>
 </D:propertyupdate>"#;
         let z = |l: &str| QName::new("http://ns.example.com/z/", l);
+        // Each value is its whole element, with the declarations in scope.
+        let decls = r#"xmlns:D="DAV:" xmlns:Z="http://ns.example.com/z/""#;
         assert_eq!(
             parse_proppatch(body).unwrap(),
             vec![
                 PatchOp::Set {
                     name: z("Authors"),
-                    value: "Jim".into(),
+                    value: format!(r#"<Z:Authors {decls}>Jim</Z:Authors>"#),
                     text: Some("Jim".into())
                 },
                 PatchOp::Remove(z("Copyright-Owner")),
                 PatchOp::Set {
                     name: dav("displayname"),
-                    value: "Work".into(),
+                    value: format!(r#"<D:displayname {decls}>Work</D:displayname>"#),
                     text: Some("Work".into())
                 },
                 PatchOp::Set {
                     name: z("Authors"),
-                    value: "Roy".into(),
+                    value: format!(r#"<Z:Authors {decls}>Roy</Z:Authors>"#),
                     text: Some("Roy".into())
                 },
             ]
@@ -776,7 +986,7 @@ mod tests {
             ops,
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: "a &lt;b&gt; &amp; &quot;c&quot; 'd' é☺&lt;e&gt;".into(),
+                value: r#"<D:displayname xmlns:D="DAV:">a &lt;b&gt; &amp; &quot;c&quot; 'd' é☺&lt;e&gt;</D:displayname>"#.into(),
                 text: Some("a <b> & \"c\" 'd' é☺<e>".into()),
             }]
         );
@@ -789,7 +999,7 @@ mod tests {
             parse_proppatch(body).unwrap(),
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: String::new(),
+                value: r#"<D:displayname xmlns:D="DAV:"/>"#.into(),
                 text: Some(String::new())
             }]
         );
@@ -803,7 +1013,8 @@ mod tests {
             vec![
                 PatchOp::Set {
                     name: QName::new("", "color"),
-                    value: "red".into(),
+                    // Its own `xmlns=""` wins over the inherited default namespace.
+                    value: r#"<color xmlns="">red</color>"#.into(),
                     text: Some("red".into())
                 },
                 PatchOp::Remove(QName::new("", "old")),
@@ -812,14 +1023,14 @@ mod tests {
     }
 
     #[test]
-    fn proppatch_dead_prop_value_declares_the_namespaces_it_uses() {
+    fn proppatch_dead_prop_value_is_its_element_declaring_the_namespaces_in_scope() {
         let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:x="urn:foo" xmlns:y="urn:bar"><D:set><D:prop><y:p><x:a y:k="1">t</x:a><b/></y:p></D:prop></D:set></D:propertyupdate>"#;
         let ops = parse_proppatch(body).unwrap();
         assert_eq!(
             ops,
             vec![PatchOp::Set {
                 name: QName::new("urn:bar", "p"),
-                value: r#"<x:a xmlns:x="urn:foo" xmlns:y="urn:bar" y:k="1">t</x:a><b xmlns=""/>"#
+                value: r#"<y:p xmlns:D="DAV:" xmlns:x="urn:foo" xmlns:y="urn:bar"><x:a y:k="1">t</x:a><b xmlns=""/></y:p>"#
                     .into(),
                 text: None,
             }]
@@ -834,7 +1045,7 @@ mod tests {
         };
         assert_eq!(
             value,
-            r#"<m:list xmlns:m="urn:m"><m:item>1</m:item><m:item xml:lang="en">2</m:item></m:list>"#
+            r#"<m:p xmlns:m="urn:m" xmlns:D="DAV:"><m:list><m:item>1</m:item><m:item xml:lang="en">2</m:item></m:list></m:p>"#
         );
     }
 
@@ -876,7 +1087,7 @@ mod tests {
                 status: 200,
                 props: vec![Prop {
                     name: name.clone(),
-                    content: Content::Xml(value.clone()),
+                    content: Content::Whole(value.clone()),
                 }],
             }],
         });
@@ -891,6 +1102,39 @@ mod tests {
             )
         );
         assert!(original.contains(&"\"x\ry\"".to_string()));
+    }
+
+    #[test]
+    fn proppatch_dead_prop_keeps_attributes_declarations_and_the_xml_lang_in_scope() {
+        // xml:lang on an ancestor is inherited unless the element has its own; the
+        // element's attributes and declarations stay, an unused declaration included
+        // (the value names `q:` in its text).
+        let body = br#"<D:propertyupdate xmlns:D="DAV:" xml:lang="en"><D:set><D:prop xml:lang="de"><Z:title xmlns:Z="urn:z" xmlns:q="urn:q" Z:kind="formal" plain="1">q:Herr</Z:title><Z:note xmlns:Z="urn:z" xml:lang="fr-CA">x</Z:note></D:prop></D:set></D:propertyupdate>"#;
+        let ops = parse_proppatch(body).unwrap();
+        let values: Vec<&str> = ops
+            .iter()
+            .map(|o| match o {
+                PatchOp::Set { value, .. } => value.as_str(),
+                PatchOp::Remove(_) => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                r#"<Z:title xmlns:Z="urn:z" xmlns:q="urn:q" xmlns:D="DAV:" Z:kind="formal" plain="1" xml:lang="de">q:Herr</Z:title>"#,
+                r#"<Z:note xmlns:Z="urn:z" xmlns:D="DAV:" xml:lang="fr-CA">x</Z:note>"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn stored_property_text_is_its_text_content() {
+        assert_eq!(
+            property_text(r#"<X:p xmlns:X="urn:x">a &amp; b</X:p>"#).as_deref(),
+            Some("a & b")
+        );
+        assert_eq!(property_text(r#"<X:p xmlns:X="urn:x"><X:c/></X:p>"#), None);
+        assert_eq!(property_text("not xml <"), None);
     }
 
     #[test]
@@ -929,17 +1173,20 @@ mod tests {
             m.resourcetype,
             Some(vec![dav("collection"), card("addressbook")])
         );
+        let decls = r#"xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav""#;
         assert_eq!(
             m.props,
             vec![
                 PatchOp::Set {
                     name: dav("displayname"),
-                    value: "Lisa's Contacts".into(),
+                    value: format!(r#"<D:displayname {decls}>Lisa's Contacts</D:displayname>"#),
                     text: Some("Lisa's Contacts".into())
                 },
                 PatchOp::Set {
                     name: card("addressbook-description"),
-                    value: "My primary address book.".into(),
+                    value: format!(
+                        r#"<C:addressbook-description {decls} xml:lang="en">My primary address book.</C:addressbook-description>"#
+                    ),
                     text: Some("My primary address book.".into())
                 },
             ]
@@ -955,7 +1202,7 @@ mod tests {
             m.props,
             vec![PatchOp::Set {
                 name: dav("displayname"),
-                value: "Lisa's Events".into(),
+                value: r#"<D:displayname xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">Lisa's Events</D:displayname>"#.into(),
                 text: Some("Lisa's Events".into())
             }]
         );
@@ -1310,17 +1557,110 @@ mod tests {
     }
 
     #[test]
-    fn principal_property_search_reports() {
-        let search = br#"<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop><D:match>doe</D:match></D:property-search></D:principal-property-search>"#;
-        let set = br#"<D:principal-search-property-set xmlns:D="DAV:"/>"#;
+    fn principal_property_search_reads_searches_props_and_flags() {
+        let search = br#"<D:principal-property-search xmlns:D="DAV:" xmlns:B="urn:b" test="anyof"><D:property-search><D:prop><D:displayname/><B:title/></D:prop><D:match match-type="starts-with"> doE </D:match></D:property-search><D:property-search><D:prop><B:dept/></D:prop><D:match>Sales</D:match></D:property-search><D:prop><D:displayname/></D:prop><D:apply-to-principal-collection-set/></D:principal-property-search>"#;
         assert_eq!(
             parse_report(search).unwrap(),
-            Report::PrincipalPropertySearch
+            Report::PrincipalPropertySearch(PrincipalPropertySearch {
+                searches: vec![
+                    PropertySearch {
+                        props: vec![dav("displayname"), QName::new("urn:b", "title")],
+                        text: "doE".into(),
+                        match_type: MatchType::StartsWith,
+                    },
+                    PropertySearch {
+                        props: vec![QName::new("urn:b", "dept")],
+                        text: "Sales".into(),
+                        match_type: MatchType::Contains,
+                    },
+                ],
+                any_of: true,
+                prop: Some(vec![dav("displayname")]),
+                apply_to_principal_collection_set: true,
+            })
         );
+    }
+
+    #[test]
+    fn principal_property_search_without_a_complete_property_search_is_invalid() {
+        for inner in [
+            "",
+            "<D:property-search><D:match>x</D:match></D:property-search>",
+            "<D:property-search><D:prop/><D:match>x</D:match></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop><D:match>x</D:match><D:match>y</D:match></D:property-search>",
+            "<D:property-search><D:prop><D:displayname/></D:prop><D:match match-type=\"regex\">x</D:match></D:property-search>",
+        ] {
+            let body = format!(
+                r#"<D:principal-property-search xmlns:D="DAV:">{inner}</D:principal-property-search>"#
+            );
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
+    fn principal_search_property_set_must_be_empty() {
+        let set = br#"<D:principal-search-property-set xmlns:D="DAV:"> </D:principal-search-property-set>"#;
         assert_eq!(
             parse_report(set).unwrap(),
             Report::PrincipalSearchPropertySet
         );
+        let full = br#"<D:principal-search-property-set xmlns:D="DAV:"><D:prop/></D:principal-search-property-set>"#;
+        assert!(matches!(parse_report(full), Err(XmlError::Invalid(_))));
+    }
+
+    #[test]
+    fn acl_principal_prop_set_needs_exactly_one_prop() {
+        let one = br#"<D:acl-principal-prop-set xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:acl-principal-prop-set>"#;
+        assert_eq!(
+            parse_report(one).unwrap(),
+            Report::AclPrincipalPropSet(vec![dav("displayname")])
+        );
+        for inner in ["", "<D:prop/><D:prop/>"] {
+            let body = format!(
+                r#"<D:acl-principal-prop-set xmlns:D="DAV:">{inner}</D:acl-principal-prop-set>"#
+            );
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
+    fn principal_match_self_or_one_principal_property() {
+        let me = br#"<D:principal-match xmlns:D="DAV:"><D:self/><D:prop><D:displayname/></D:prop></D:principal-match>"#;
+        assert_eq!(
+            parse_report(me).unwrap(),
+            Report::PrincipalMatch(PrincipalMatch {
+                on: PrincipalMatchOn::Itself,
+                prop: Some(vec![dav("displayname")]),
+            })
+        );
+        let owner = br#"<D:principal-match xmlns:D="DAV:"><D:principal-property><D:owner/></D:principal-property></D:principal-match>"#;
+        assert_eq!(
+            parse_report(owner).unwrap(),
+            Report::PrincipalMatch(PrincipalMatch {
+                on: PrincipalMatchOn::Property(dav("owner")),
+                prop: None,
+            })
+        );
+        for inner in [
+            "",
+            "<D:self/><D:principal-property><D:owner/></D:principal-property>",
+            "<D:principal-property/>",
+            "<D:principal-property><D:owner/><D:displayname/></D:principal-property>",
+            "<D:self/><D:prop/><D:prop/>",
+        ] {
+            let body = format!(r#"<D:principal-match xmlns:D="DAV:">{inner}</D:principal-match>"#);
+            assert!(
+                matches!(parse_report(body.as_bytes()), Err(XmlError::Invalid(_))),
+                "{inner}"
+            );
+        }
     }
 
     #[test]

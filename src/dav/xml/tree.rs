@@ -1,6 +1,6 @@
 //! A small, namespace-resolved element tree for request bodies, built with quick-xml's
-//! `NsReader`, plus the re-serialisation of a subtree as self-contained inner XML (for
-//! dead properties).
+//! `NsReader`, plus the re-serialisation of a subtree as self-contained XML (a dead
+//! property is stored as its whole element, RFC 4918 §4.3).
 //!
 //! All refusals happen here: non-UTF-8 input, a `<!DOCTYPE`, entity references other than
 //! the five predefined ones and character references, unbound prefixes, nesting deeper
@@ -269,21 +269,50 @@ impl Node {
         self.elems().next().is_some()
     }
 
-    /// This element's children serialised as self-contained XML: every element declares
-    /// the namespaces its name and attributes need unless an enclosing element of the
-    /// fragment already did, so the string means the same wherever it is pasted. Prefixes
-    /// are kept as the client wrote them; unprefixed elements at the top of the fragment
-    /// always carry `xmlns="…"` (or `xmlns=""`). Comments and processing instructions are
-    /// dropped; CDATA becomes escaped text.
-    pub fn inner_xml(&self) -> String {
-        let mut out = String::new();
-        let mut scope: Vec<(String, String)> = Vec::new();
-        for c in &self.children {
-            match c {
-                Child::Text(t) => out.push_str(&escape_text(t)),
-                Child::Elem(n) => n.write_fragment(&mut out, &mut scope),
+    /// Whether this element has the attribute `xml:lang`.
+    fn lang(&self) -> Option<&Attr> {
+        self.attrs
+            .iter()
+            .find(|a| a.prefix.as_deref() == Some("xml") && a.local == "lang")
+    }
+
+    /// This element itself serialised as self-contained XML, as a dead property is stored
+    /// and returned (RFC 4918 §4.3): its prefix, attributes and the namespace
+    /// declarations written on it, plus what it inherits from `ancestors` (outermost
+    /// first): every namespace declaration in scope that it does not redeclare (a value
+    /// may use prefixes in its text, as XPath or XML Schema do) and the `xml:lang` in
+    /// scope when it has none of its own.
+    ///
+    /// Every element of the result declares the namespaces its name and attributes need
+    /// unless an enclosing element of it already did, so the string means the same
+    /// wherever it is pasted. Prefixes are kept as the client wrote them; an unprefixed
+    /// element always has its default namespace in scope (`xmlns="…"` or `xmlns=""`).
+    /// Comments and processing instructions are dropped; CDATA becomes escaped text.
+    pub fn outer_xml(&self, ancestors: &[&Node]) -> String {
+        let mut inherited: Vec<(String, String)> = Vec::new();
+        let mut lang = None;
+        for a in ancestors {
+            for (p, ns) in &a.decls {
+                inherited.retain(|(q, _)| q != p);
+                inherited.push((p.clone(), ns.clone()));
+            }
+            if let Some(l) = a.lang() {
+                lang = Some(l);
             }
         }
+        let mut me = self.clone();
+        for (p, ns) in inherited {
+            if !me.decls.iter().any(|(q, _)| *q == p) {
+                me.decls.push((p, ns));
+            }
+        }
+        if me.lang().is_none()
+            && let Some(l) = lang
+        {
+            me.attrs.push(l.clone());
+        }
+        let mut out = String::new();
+        me.write_fragment(&mut out, &mut Vec::new());
         out
     }
 

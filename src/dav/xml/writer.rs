@@ -2,11 +2,11 @@
 //!
 //! The root declares the fixed prefixes `D` (DAV:), `C` (CardDAV), `CAL` (CalDAV), `CS`
 //! (calendarserver.org) and `ICAL` (apple.com/ns/ical); any other namespace is declared
-//! on the element that uses it. Text is escaped; `Content::Xml` is trusted inner XML that
-//! our own reader produced (self-contained: it declares every prefix it uses).
+//! on the element that uses it. Text is escaped; `Content::Whole` is a trusted whole
+//! element our own reader produced (self-contained: it declares every prefix it uses).
 use std::borrow::Cow;
 
-use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALSERVER, NS_CARDDAV, NS_DAV, QName};
+use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALSERVER, NS_CARDDAV, NS_DAV, NS_DIALBOOK, QName};
 
 /// The content of one property element.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +19,10 @@ pub enum Content {
     Hrefs(Vec<String>),
     /// Child elements without content, e.g. `resourcetype` or `supported-report-set` parts.
     Elements(Vec<Element>),
-    /// Inner XML written verbatim (dead properties as stored).
-    Xml(String),
+    /// The whole element, written verbatim in place of one built from the name: a dead
+    /// property as stored, with its own prefix, attributes and declarations (RFC 4918
+    /// §4.3). Only for a 200 propstat; other statuses write the name alone.
+    Whole(String),
 }
 
 /// A generic element tree for the structured live properties.
@@ -69,7 +71,8 @@ pub struct PropStat {
 /// One `<D:response>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    /// `<D:href/>` + `<D:propstat>`s (propstats with no props are skipped).
+    /// `<D:href/>` + `<D:propstat>`s, each written as given (one with no props is an empty
+    /// `<D:prop/>` with its status: RFC 6578 §3.2 answers an empty `DAV:prop` that way).
     PropStats {
         href: String,
         propstats: Vec<PropStat>,
@@ -128,7 +131,7 @@ impl MultistatusWriter {
             Response::PropStats { href, propstats } => {
                 buf.push_str(&escape(href));
                 buf.push_str("</D:href>");
-                for ps in propstats.iter().filter(|ps| !ps.props.is_empty()) {
+                for ps in propstats {
                     buf.push_str("<D:propstat><D:prop>");
                     let mut scope = Vec::new();
                     for p in &ps.props {
@@ -202,6 +205,10 @@ fn write_element(
     content: &Content,
     scope: &mut Vec<String>,
 ) {
+    if let Content::Whole(xml) = content {
+        buf.push_str(xml);
+        return;
+    }
     let mark = scope.len();
     buf.push('<');
     let prefix: Option<Cow<'static, str>> = if name.ns.is_empty() {
@@ -254,10 +261,8 @@ fn write_element(
                 write_element(buf, &c.name, &c.attrs, &c.content, scope);
             }
         }
-        Content::Xml(xml) => {
-            buf.push('>');
-            buf.push_str(xml);
-        }
+        // Handled above: the element is written as it is.
+        Content::Whole(_) => {}
     }
     if !matches!(content, Content::Empty) {
         buf.push_str("</");
@@ -271,8 +276,26 @@ fn write_element(
     scope.truncate(mark);
 }
 
-/// A `<D:error>` body with one condition element (RFC 4918 §16).
-pub fn error_body(condition: &Element) -> String {
+/// A dead property's stored form (see [`Content::Whole`]) for a text value: the element
+/// with its namespace declared on itself, e.g. `<D:displayname xmlns:D="DAV:">Contacts
+/// </D:displayname>` for the server's own defaults.
+pub fn text_property(name: &QName, text: &str) -> String {
+    let text = escape(text);
+    if name.ns.is_empty() {
+        return format!("<{0} xmlns=\"\">{text}</{0}>", name.local);
+    }
+    let p = fixed_prefix(&name.ns).unwrap_or("X");
+    format!(
+        "<{p}:{0} xmlns:{p}=\"{1}\">{text}</{p}:{0}>",
+        name.local,
+        escape_attr(&name.ns)
+    )
+}
+
+/// A `<D:error>` body (RFC 4918 §16): the condition element, and nothing else from the
+/// `DAV:` namespace. A human-readable `reason`, when given, follows it as
+/// `{urn:x-dialbook:ns}reason` (`D:error` admits elements of other namespaces, §14.5).
+pub fn error_body(condition: &Element, reason: Option<&str>) -> String {
     let mut buf = String::with_capacity(256);
     buf.push_str(XML_DECL);
     buf.push_str("<D:error");
@@ -285,6 +308,15 @@ pub fn error_body(condition: &Element) -> String {
         &condition.content,
         &mut Vec::new(),
     );
+    if let Some(reason) = reason {
+        write_element(
+            &mut buf,
+            &QName::new(NS_DIALBOOK, "reason"),
+            &[],
+            &Content::Text(reason.to_string()),
+            &mut Vec::new(),
+        );
+    }
     buf.push_str("</D:error>\n");
     buf
 }
@@ -646,31 +678,33 @@ mod tests {
     }
 
     #[test]
-    fn propstat_without_props_is_skipped() {
+    fn propstat_without_props_is_an_empty_prop_with_its_status() {
         let out = one(
             Response::PropStats {
-                href: "/ab/".into(),
-                propstats: vec![
-                    PropStat {
-                        error: None,
-                        status: 200,
-                        props: vec![Prop {
-                            name: dav("getetag"),
-                            content: Content::Text("\"e\"".into()),
-                        }],
-                    },
-                    PropStat {
-                        error: None,
-                        status: 404,
-                        props: vec![],
-                    },
-                ],
+                href: "/ab/a.vcf".into(),
+                propstats: vec![PropStat {
+                    error: None,
+                    status: 200,
+                    props: vec![],
+                }],
             },
             None,
         );
-        assert_eq!(out.matches("<D:propstat>").count(), 1);
-        assert!(!out.contains("404"));
-        assert!(out.contains("<D:getetag>&quot;e&quot;</D:getetag>"));
+        assert_eq!(
+            inner_infoset(&out, NS_DAV, "response"),
+            vec![
+                "<{DAV:}href>",
+                "\"/ab/a.vcf\"",
+                "</>",
+                "<{DAV:}propstat>",
+                "<{DAV:}prop>",
+                "</>",
+                "<{DAV:}status>",
+                "\"HTTP/1.1 200 OK\"",
+                "</>",
+                "</>",
+            ]
+        );
     }
 
     #[test]
@@ -803,7 +837,7 @@ mod tests {
             QName::new(crate::dav::xml::NS_CARDDAV, "no-uid-conflict"),
             Content::Hrefs(vec!["/ab/existing.vcf".into()]),
         );
-        let out = error_body(&cond);
+        let out = error_body(&cond, None);
         assert!(
             out.starts_with(
                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\""
@@ -828,11 +862,34 @@ mod tests {
 
     #[test]
     fn error_body_with_foreign_condition_declares_it() {
-        let out = error_body(&Element::empty(QName::new("urn:x", "limit")));
+        let out = error_body(&Element::empty(QName::new("urn:x", "limit")), None);
         assert!(out.contains(r#"<X0:limit xmlns:X0="urn:x"/>"#));
         assert_eq!(
             infoset(&out),
             vec!["<{DAV:}error>", "<{urn:x}limit>", "</>", "</>"]
+        );
+    }
+
+    #[test]
+    fn error_body_reason_is_a_dialbook_element_after_the_condition() {
+        let out = error_body(
+            &Element::empty(QName::new(
+                crate::dav::xml::NS_CARDDAV,
+                "valid-address-data",
+            )),
+            Some("no <VERSION> & more"),
+        );
+        assert_eq!(
+            infoset(&out),
+            vec![
+                "<{DAV:}error>",
+                "<{urn:ietf:params:xml:ns:carddav}valid-address-data>",
+                "</>",
+                "<{urn:x-dialbook:ns}reason>",
+                "\"no <VERSION> & more\"",
+                "</>",
+                "</>",
+            ]
         );
     }
 }
