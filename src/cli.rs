@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::carddav::policy::ConflictPolicy;
+use crate::config::ConflictPolicy;
 use crate::config::{Config, Overrides};
 use crate::storage::{Storage, StorageError};
 

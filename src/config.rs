@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::carddav::policy::ConflictPolicy;
-
 /// Resolved settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -166,4 +164,68 @@ fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
     let text =
         std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
     toml::from_str(&text).map_err(|e| anyhow::anyhow!("parsing {}: {e}", p.display()))
+}
+
+/// The conflict policy (seed 002's "synchronisation standard", `docs/merge.md`): what a
+/// PUT whose `If-Match` is stale does. A setting of the server (`[merge]
+/// conflict_policy`, `--conflict-policy`), overridden per address book by its
+/// `{urn:x-dialbook:ns}conflict-policy` property.
+/// What to do with a write based on an old version of a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// Three-way merge against the version the client last saw; an item changed on both
+    /// sides takes the incoming value. Falls back to the two-way merge when that version
+    /// is no longer kept.
+    #[default]
+    Merge,
+    /// RFC 9110 behaviour: 412 Precondition Failed.
+    Reject,
+    /// The incoming card replaces the stored one.
+    ClientWins,
+    /// The stored card stays; the response has no ETag so the client re-fetches it.
+    ServerWins,
+}
+
+impl ConflictPolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "merge" => ConflictPolicy::Merge,
+            "reject" => ConflictPolicy::Reject,
+            "client-wins" => ConflictPolicy::ClientWins,
+            "server-wins" => ConflictPolicy::ServerWins,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::Merge => "merge",
+            ConflictPolicy::Reject => "reject",
+            ConflictPolicy::ClientWins => "client-wins",
+            ConflictPolicy::ServerWins => "server-wins",
+        }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn every_policy_round_trips_through_its_name() {
+        for p in [
+            ConflictPolicy::Merge,
+            ConflictPolicy::Reject,
+            ConflictPolicy::ClientWins,
+            ConflictPolicy::ServerWins,
+        ] {
+            assert_eq!(ConflictPolicy::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(ConflictPolicy::parse("last-writer"), None);
+    }
+
+    #[test]
+    fn default_is_merge() {
+        assert_eq!(ConflictPolicy::default(), ConflictPolicy::Merge);
+    }
 }

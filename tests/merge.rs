@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use dialbook::carddav::policy::ConflictPolicy;
+use dialbook::config::ConflictPolicy;
 
 /// A distinct person: unique name and number per `i`.
 fn person(uid: &str, i: usize, extra: &str) -> String {

@@ -33,7 +33,7 @@ async fn seed(srv: &TestServer, phone: &str, n: usize) -> i64 {
                 let obj = NewObject {
                     name: format!("c{i}.vcf"),
                     uid: format!("uid-{i}"),
-                    etag: dialbook::dav::etag_of(&body),
+                    etag: dialbook::storage::etag_of(&body),
                     content_type: "text/vcard; charset=utf-8".into(),
                     body,
                 };
@@ -341,7 +341,7 @@ async fn server_cap_truncates_an_initial_sync() {
 async fn concurrent_puts_with_the_same_if_match_one_wins_one_gets_412() {
     // Written for the strict RFC behaviour: the `reject` conflict policy.
     let srv = TestServer::start_with(|c| {
-        c.merge.conflict_policy = dialbook::carddav::policy::ConflictPolicy::Reject
+        c.merge.conflict_policy = dialbook::config::ConflictPolicy::Reject
     })
     .await;
     let c = srv.account(ALICE, PW).await;

@@ -23,8 +23,8 @@ use crate::dav::error::{DavError, Precondition};
 use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
-use crate::dav::{Ctx, etag_of, headers};
-use crate::storage::{Collection, CollectionKind, NewCollection, NewObject, StorageError};
+use crate::dav::{Ctx, headers};
+use crate::storage::{Collection, CollectionKind, NewCollection, NewObject, StorageError, etag_of};
 use crate::vcard;
 
 /// Content type of every stored card.
@@ -56,10 +56,6 @@ pub(crate) fn charset(ct: &str) -> Option<String> {
             .eq_ignore_ascii_case("charset")
             .then(|| v.trim().trim_matches('"').to_string())
     })
-}
-
-pub(crate) fn quoted(etag: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
 /// Maps the UID preconditions of a write to card `name` of `coll` to `no-uid-conflict`:
@@ -95,7 +91,8 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     };
     if headers::not_modified(&ctx.req.headers, &meta.etag) {
         let mut resp = response::status(StatusCode::NOT_MODIFIED);
-        resp.headers_mut().insert(header::ETAG, quoted(&meta.etag));
+        resp.headers_mut()
+            .insert(header::ETAG, response::etag_header(&meta.etag));
         return Ok(resp);
     }
     let mut objs = ctx
@@ -122,9 +119,9 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     let h = resp.headers_mut();
     // A converted representation is not the stored entity: no ETag for it.
     if !converted {
-        h.insert(header::ETAG, quoted(&obj.meta.etag));
+        h.insert(header::ETAG, response::etag_header(&obj.meta.etag));
     }
-    if let Ok(v) = HeaderValue::from_str(&crate::props::http_date(obj.meta.modified_at)) {
+    if let Ok(v) = HeaderValue::from_str(&response::http_date(obj.meta.modified_at)) {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));

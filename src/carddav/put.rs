@@ -24,15 +24,16 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use super::policy::{ConflictPolicy, POLICY_PROP};
+use super::policy::POLICY_PROP;
 use super::uplink::{self, UplinkError, UplinkOptions};
-use super::{VCARD_TYPE, accepted_media_type, charset, quoted, target_uid_differs, uid_conflict};
+use super::{VCARD_TYPE, accepted_media_type, charset, target_uid_differs, uid_conflict};
+use crate::config::ConflictPolicy;
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::resource::Resource;
 use crate::dav::response::{self, Response};
 use crate::dav::xml::NS_DIALBOOK;
-use crate::dav::{Ctx, etag_of, headers};
-use crate::storage::{Collection, Condition, NewObject, PropTarget, StorageError};
+use crate::dav::{Ctx, headers};
+use crate::storage::{Collection, Condition, NewObject, PropTarget, StorageError, etag_of};
 use crate::vcard::merge::{Prefer, merge_three_way, merge_two_way, uid_key};
 use crate::vcard::{self, Ingested, VcardError};
 
@@ -80,7 +81,7 @@ pub fn rev_now() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    crate::props::rfc3339(secs).replace(['-', ':'], "")
+    crate::dav::response::rfc3339(secs).replace(['-', ':'], "")
 }
 
 /// Stores an ingested card as sent, under `cond`.
@@ -111,7 +112,8 @@ async fn store(
         StatusCode::NO_CONTENT
     });
     if !ing.repaired {
-        r.headers_mut().insert(header::ETAG, quoted(&etag));
+        r.headers_mut()
+            .insert(header::ETAG, response::etag_header(&etag));
     }
     if out.created
         && let Ok(v) = HeaderValue::from_str(&ctx.hrefs.contact(&coll.slug, name))
@@ -203,7 +205,7 @@ async fn merge_into(
             let mut r = response::status(StatusCode::NO_CONTENT);
             if stored.body == incoming.bytes && !incoming.repaired {
                 r.headers_mut()
-                    .insert(header::ETAG, quoted(&stored.meta.etag));
+                    .insert(header::ETAG, response::etag_header(&stored.meta.etag));
             }
             return Ok(r);
         }
@@ -231,7 +233,8 @@ async fn merge_into(
             Ok(_) => {
                 let mut r = response::status(StatusCode::NO_CONTENT);
                 if exact {
-                    r.headers_mut().insert(header::ETAG, quoted(&etag));
+                    r.headers_mut()
+                        .insert(header::ETAG, response::etag_header(&etag));
                 }
                 return Ok(r);
             }

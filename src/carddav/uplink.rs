@@ -16,8 +16,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::dav::etag_of;
-use crate::storage::{Collection, Condition, NewObject, ObjectPages, Storage, StorageError};
+use crate::storage::{
+    Collection, Condition, NewObject, ObjectPages, Storage, StorageError, etag_of,
+};
 use crate::vcard::merge::{Identity, identity, merge_two_way, same_person, uid_key};
 use crate::vcard::{self, VcardError};
 

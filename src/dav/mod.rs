@@ -62,11 +62,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Strong ETag of stored bytes: the first 128 bits of their BLAKE3 hash, hex.
-pub fn etag_of(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex()[..32].to_string()
-}
-
 /// Handles one request; never fails (errors become responses). Returns the response and
 /// the authenticated account's number, for the request span.
 pub async fn handle(app: &App, req: Request) -> (Response, Option<String>) {

@@ -20,13 +20,13 @@
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::dav::Ctx;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::method::{Method, allow_header};
 use crate::dav::resource::{Path, Resource, parse_path};
 use crate::dav::response::{self, Response};
-use crate::dav::{Ctx, etag_of};
-use crate::storage::{Collection, Condition, NewObject, ObjectMeta, StorageError};
+use crate::storage::{Collection, Condition, NewObject, ObjectMeta, StorageError, etag_of};
 
 /// Slug of every account's files collection.
 pub const FILES_SLUG: &str = "files";
@@ -102,10 +102,6 @@ fn not_allowed(r: &Resource) -> DavError {
     DavError::new(StatusCode::METHOD_NOT_ALLOWED).with_header(header::ALLOW, allow_header(r))
 }
 
-fn quoted(etag: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static("\"\""))
-}
-
 /// GET/HEAD: a file's bytes as stored, with its content type; a collection answers a
 /// plain-text list of its members (RFC 4918 §9.4 leaves GET on collections open).
 pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
@@ -117,7 +113,8 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     };
     if headers::not_modified(&ctx.req.headers, &meta.etag) {
         let mut resp = response::status(StatusCode::NOT_MODIFIED);
-        resp.headers_mut().insert(header::ETAG, quoted(&meta.etag));
+        resp.headers_mut()
+            .insert(header::ETAG, response::etag_header(&meta.etag));
         return Ok(resp);
     }
     let obj = ctx
@@ -136,8 +133,8 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     let mut resp =
         response::with_body(StatusCode::OK, ct, if head { Vec::new() } else { obj.body });
     let h = resp.headers_mut();
-    h.insert(header::ETAG, quoted(&obj.meta.etag));
-    if let Ok(v) = HeaderValue::from_str(&crate::props::http_date(obj.meta.modified_at)) {
+    h.insert(header::ETAG, response::etag_header(&obj.meta.etag));
+    if let Ok(v) = HeaderValue::from_str(&response::http_date(obj.meta.modified_at)) {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
@@ -208,7 +205,8 @@ async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     } else {
         StatusCode::NO_CONTENT
     });
-    resp.headers_mut().insert(header::ETAG, quoted(&etag));
+    resp.headers_mut()
+        .insert(header::ETAG, response::etag_header(&etag));
     Ok(resp)
 }
 

@@ -12,6 +12,7 @@
 //! depth (see `dav::propfind`).
 
 use crate::dav::resource::{Hrefs, Resource};
+use crate::dav::response::{http_date, rfc3339};
 use crate::dav::xml::{Content, Element, NS_CALSERVER, NS_CARDDAV, NS_DAV, QName};
 use crate::storage::{Collection, ObjectMeta};
 
@@ -252,50 +253,9 @@ pub fn supported_reports(r: &Resource) -> Vec<Element> {
     out
 }
 
-/// RFC 9110 IMF-fixdate.
-pub fn http_date(unix: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
-    httpdate::fmt_http_date(t)
-}
-
-/// RFC 3339 UTC date-time (`creationdate`, RFC 4918 §15.1).
-pub fn rfc3339(unix: i64) -> String {
-    let secs = unix.max(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
 
     #[test]
     fn every_live_property_round_trips_through_its_qname() {

@@ -64,6 +64,8 @@
 //!   (deleted, copied, or moved with it), exactly as for single members.
 //! - Prefix matching is by exact string prefix (never `LIKE`, never collation-dependent).
 
+mod etag;
+pub use etag::etag_of;
 pub mod entities;
 pub mod point_read;
 pub mod sea;
