@@ -111,7 +111,11 @@ pub async fn start(config: Config, storage: Arc<SeaStorage>) -> anyhow::Result<R
         storage.clone(),
     ));
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::http::serve(app.clone(), listener, async {
+    let bounds = crate::http::Bounds {
+        max_body: app.config.limits.max_body,
+        timeout: Duration::from_secs(app.config.limits.request_timeout_secs.max(1)),
+    };
+    let task = tokio::spawn(crate::http::serve(app.clone(), bounds, listener, async {
         let _ = rx.await;
     }));
     let maintenance = tokio::spawn(maintain(Arc::downgrade(&storage)));

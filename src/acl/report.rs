@@ -105,7 +105,6 @@ pub fn require_depth_zero(ctx: &Ctx<'_>, report: AclReport) -> Result<(), DavErr
 /// home's `sync-token` and `getctag` should they be asked.
 async fn prop_ctx_books(ctx: &Ctx<'_>) -> Result<Vec<Collection>, DavError> {
     Ok(ctx
-        .app
         .storage
         .list_collections(ctx.account.id, Some(CollectionKind::Addressbook))
         .await?)
@@ -114,7 +113,7 @@ async fn prop_ctx_books(ctx: &Ctx<'_>) -> Result<Vec<Collection>, DavError> {
 fn prop_ctx<'a>(ctx: &'a Ctx<'_>, books: &'a [Collection]) -> PropCtx<'a> {
     PropCtx {
         hrefs: &ctx.hrefs,
-        max_resource_size: ctx.app.config.limits.max_resource_size,
+        max_resource_size: ctx.config.limits.max_resource_size,
         home_collections: Some(books),
     }
 }
@@ -136,7 +135,7 @@ impl DeadCache {
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = self.members.entry(c.id) {
             let mut by_name: HashMap<String, Vec<DeadProp>> = HashMap::new();
-            for (n, p) in ctx.app.storage.member_props(c.id).await? {
+            for (n, p) in ctx.storage.member_props(c.id).await? {
                 by_name.entry(n).or_default().push(p);
             }
             slot.insert(by_name);
@@ -257,7 +256,6 @@ async fn members_deep(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<Resource>, DavE
                 .map(Resource::Addressbook)
                 .collect(),
             Resource::Addressbook(c) => ctx
-                .app
                 .storage
                 .list_objects(c.id)
                 .await?
@@ -265,7 +263,6 @@ async fn members_deep(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<Resource>, DavE
                 .map(|m| Resource::Contact(c.clone(), m))
                 .collect(),
             Resource::FilesRoot => ctx
-                .app
                 .storage
                 .get_collection(
                     ctx.account.id,
@@ -283,8 +280,7 @@ async fn members_deep(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<Resource>, DavE
                     _ => "",
                 };
                 out.extend(
-                    ctx.app
-                        .storage
+                    ctx.storage
                         .list_tree(c.id, prefix)
                         .await?
                         .into_iter()

@@ -96,7 +96,6 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
         return Ok(resp);
     }
     let mut objs = ctx
-        .app
         .storage
         .get_objects(coll.id, std::slice::from_ref(&meta.name))
         .await?;
@@ -151,10 +150,10 @@ pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     match r {
         Resource::Contact(c, m) => {
             let cond = headers::condition(&ctx.req.headers)?;
-            ctx.app.storage.delete_object(c.id, &m.name, &cond).await?;
+            ctx.storage.delete_object(c.id, &m.name, &cond).await?;
         }
         Resource::Addressbook(c) => {
-            ctx.app.storage.delete_collection(c.id).await?;
+            ctx.storage.delete_collection(c.id).await?;
         }
         _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
     }
@@ -173,9 +172,9 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
     };
     let dest_path = parse_path(&headers::destination(&ctx.req.headers)?);
     let dest = resolve(
-        ctx.app.storage.as_ref(),
+        ctx.storage,
         ctx.account,
-        ctx.app.config.region.as_deref(),
+        ctx.config.region.as_deref(),
         &dest_path,
     )
     .await?;
@@ -200,14 +199,12 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
     let overwrite = headers::overwrite(&ctx.req.headers)?;
     let out = if is_move {
         let cond = headers::condition(&ctx.req.headers)?;
-        ctx.app
-            .storage
+        ctx.storage
             .move_object(src.id, &meta.name, dc.id, &dname, overwrite, &cond)
             .await
     } else {
         let replacement = if dc.id == src.id {
             let mut objs = ctx
-                .app
                 .storage
                 .get_objects(src.id, std::slice::from_ref(&meta.name))
                 .await?;
@@ -224,8 +221,7 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
         } else {
             None
         };
-        ctx.app
-            .storage
+        ctx.storage
             .copy_object(
                 src.id,
                 &meta.name,
@@ -310,7 +306,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         .iter()
         .any(|p| p.namespace == NS_DAV && p.name == "displayname")
     {
-        props.push(crate::app::displayname(slug));
+        props.push(crate::dav::displayname(slug));
     }
     let new = NewCollection {
         kind: CollectionKind::Addressbook,
@@ -318,12 +314,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         sort_order: 10,
         props,
     };
-    match ctx
-        .app
-        .storage
-        .create_collection(ctx.account.id, &new)
-        .await
-    {
+    match ctx.storage.create_collection(ctx.account.id, &new).await {
         Ok(_) => Ok(response::status(StatusCode::CREATED)),
         Err(StorageError::AlreadyExists) => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
         Err(e) => Err(e.into()),

@@ -69,7 +69,7 @@ fn card_error(e: VcardError) -> DavError {
 /// Validates one card from the request body.
 fn ingest_body(ctx: &Ctx<'_>) -> Result<Ingested, DavError> {
     let ct = vcard_content_type(ctx)?;
-    if ctx.req.body.len() as u64 > ctx.app.config.limits.max_resource_size {
+    if ctx.req.body.len() as u64 > ctx.config.limits.max_resource_size {
         return Err(DavError::condition(Precondition::MaxResourceSize));
     }
     vcard::ingest(&ctx.req.body, charset(ct).as_deref()).map_err(card_error)
@@ -101,7 +101,6 @@ async fn store(
         body: ing.bytes,
     };
     let out = ctx
-        .app
         .storage
         .put_object(coll.id, &obj, cond)
         .await
@@ -147,7 +146,6 @@ fn adopt_target_uid(target_uid: &str, ing: &mut Ingested) -> bool {
 /// The conflict policy in force for a book: its own property, else the server's.
 async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavError> {
     let props = ctx
-        .app
         .storage
         .get_props(PropTarget {
             collection: coll.id,
@@ -159,7 +157,7 @@ async fn policy(ctx: &Ctx<'_>, coll: &Collection) -> Result<ConflictPolicy, DavE
         .find(|p| p.namespace == NS_DIALBOOK && p.name == POLICY_PROP)
         .and_then(|p| crate::dav::xml::property_text(&p.value))
         .and_then(|t| ConflictPolicy::parse(&t));
-    Ok(own.unwrap_or(ctx.app.config.merge.conflict_policy))
+    Ok(own.unwrap_or(ctx.config.merge.conflict_policy))
 }
 
 /// Merges the incoming card into the stored card `name` (three-way when `base` is the
@@ -176,7 +174,6 @@ async fn merge_into(
     let now = rev_now();
     for _ in 0..MERGE_ATTEMPTS {
         let mut objs = ctx
-            .app
             .storage
             .get_objects(coll.id, &[name.to_string()])
             .await?;
@@ -221,7 +218,6 @@ async fn merge_into(
             body: merged.bytes,
         };
         match ctx
-            .app
             .storage
             .put_object(
                 coll.id,
@@ -270,7 +266,7 @@ async fn stale_write(
         ConflictPolicy::Merge => {
             let mut base = None;
             for t in tags {
-                if let Some(b) = ctx.app.storage.object_version(coll.id, name, t).await? {
+                if let Some(b) = ctx.storage.object_version(coll.id, name, t).await? {
                     base = Some(b);
                     break;
                 }
@@ -335,11 +331,11 @@ pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let now = rev_now();
     let opts = UplinkOptions {
         region: ctx.data_region(),
-        max_resource_size: ctx.app.config.limits.max_resource_size,
+        max_resource_size: ctx.config.limits.max_resource_size,
         now: &now,
     };
     let report = uplink::apply(
-        ctx.app.storage.as_ref(),
+        ctx.storage,
         coll,
         &ctx.req.body,
         charset(ct).as_deref(),

@@ -33,7 +33,7 @@ pub async fn member_dead_props(
 ) -> Result<HashMap<String, Vec<DeadProp>>, DavError> {
     let mut map: HashMap<String, Vec<DeadProp>> = HashMap::new();
     if wanted.needs_dead() {
-        for (name, p) in ctx.app.storage.member_props(coll.id).await? {
+        for (name, p) in ctx.storage.member_props(coll.id).await? {
             map.entry(name).or_default().push(p);
         }
     }
@@ -69,7 +69,7 @@ pub fn check_address_data(req: Option<&AddressDataRequest>) -> Result<(), DavErr
 pub fn prop_ctx<'a>(ctx: &'a Ctx<'_>) -> PropCtx<'a> {
     PropCtx {
         hrefs: &ctx.hrefs,
-        max_resource_size: ctx.app.config.limits.max_resource_size,
+        max_resource_size: ctx.config.limits.max_resource_size,
         home_collections: None,
     }
 }
@@ -101,7 +101,7 @@ pub async fn multiget(
         })
         .collect();
     let wanted_names: Vec<String> = names.iter().flatten().cloned().collect();
-    let objects = ctx.app.storage.get_objects(coll.id, &wanted_names).await?;
+    let objects = ctx.storage.get_objects(coll.id, &wanted_names).await?;
     let mut by_name: HashMap<String, crate::storage::Object> = objects
         .into_iter()
         .map(|o| (o.meta.name.clone(), o))
@@ -152,7 +152,7 @@ pub async fn query(
                     collection: coll.id,
                     object: Some(&meta.name),
                 };
-                one.insert(meta.name.clone(), ctx.app.storage.get_props(target).await?);
+                one.insert(meta.name.clone(), ctx.storage.get_props(target).await?);
             }
             one
         }
@@ -184,7 +184,6 @@ pub async fn query(
     match only {
         Some(meta) => {
             let objs = ctx
-                .app
                 .storage
                 .get_objects(coll.id, std::slice::from_ref(&meta.name))
                 .await?;
@@ -194,7 +193,7 @@ pub async fn query(
         }
         None => {
             let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
-            'scan: while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
+            'scan: while let Some(page) = pages.next(ctx.storage).await? {
                 for obj in page {
                     if !answer(obj, &mut w) {
                         break 'scan;
@@ -235,7 +234,7 @@ pub async fn reconcile(
     let mut client_lacks = Vec::new();
     let mut differs = Vec::new();
     let mut pages = ObjectPages::new(coll.id, SCAN_PAGE);
-    while let Some(page) = pages.next(ctx.app.storage.as_ref()).await? {
+    while let Some(page) = pages.next(ctx.storage).await? {
         for obj in page {
             // A stored card that cannot be fingerprinted always counts as different.
             let fp = crate::vcard::merge::fingerprint(&obj.body).unwrap_or_default();

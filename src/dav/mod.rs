@@ -19,12 +19,11 @@ pub mod xml;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-use crate::app::App;
-use crate::http::auth::AuthOutcome;
-use crate::storage::Account;
+use crate::config::Config;
+use crate::storage::{Account, DeadProp, Storage};
 use error::{DavError, Precondition};
 use method::{DAV_HEADER, Method, allow_header, allowed};
-use resource::{Hrefs, Path, Resource, parse_path, resolve};
+use resource::{Hrefs, Resource, parse_path, resolve};
 use response::Response;
 use xml::{MultistatusWriter, Report, Response as MsResponse, parse_report};
 
@@ -38,9 +37,11 @@ pub struct Request {
     pub body: Bytes,
 }
 
-/// What a handler sees: the app, the authenticated account, the request.
+/// What a handler sees: the settings, the storage, the authenticated account, the
+/// request.
 pub struct Ctx<'a> {
-    pub app: &'a App,
+    pub config: &'a Config,
+    pub storage: &'a dyn Storage,
     pub account: &'a Account,
     pub hrefs: Hrefs,
     pub req: &'a Request,
@@ -51,96 +52,57 @@ impl Ctx<'_> {
     pub fn owns(&self, number: &str) -> bool {
         // The canonical form (what our own hrefs carry) needs no parsing.
         number == self.account.phone
-            || crate::phone::normalize(number, self.app.config.region.as_deref())
+            || crate::phone::normalize(number, self.config.region.as_deref())
                 .is_ok_and(|p| p == self.account.phone)
     }
 
     /// The region a number without a country code is read in, in this account's cards:
     /// the server's `--region`, else the country of the account's own number.
     pub fn data_region(&self) -> Option<&str> {
-        crate::phone::data_region(self.app.config.region.as_deref(), &self.account.phone)
+        crate::phone::data_region(self.config.region.as_deref(), &self.account.phone)
     }
 }
 
-/// Handles one request; never fails (errors become responses). Returns the response and
-/// the authenticated account's number, for the request span.
-pub async fn handle(app: &App, req: Request) -> (Response, Option<String>) {
-    match dispatch(app, &req).await {
-        Ok((r, who)) => (r, who),
-        Err((e, who)) => (response::error(e), who),
+/// A collection's `DAV:displayname` as a dead property.
+pub fn displayname(text: &str) -> DeadProp {
+    DeadProp {
+        namespace: xml::NS_DAV.into(),
+        name: "displayname".into(),
+        value: xml::text_property(&xml::QName::dav("displayname"), text),
     }
 }
 
-type Outcome = Result<(Response, Option<String>), (DavError, Option<String>)>;
-
-async fn dispatch(app: &App, req: &Request) -> Outcome {
-    let path = parse_path(&req.path);
-    match path {
-        Path::Health => {
-            return Ok((
-                response::with_body(StatusCode::OK, "text/plain", b"ok\n".to_vec()),
-                None,
-            ));
-        }
-        Path::WellKnownCarddav => return Ok((crate::discovery::well_known(), None)),
-        _ => {}
-    }
-    let method = Method::parse(&req.method);
-    // OPTIONS without credentials reveals nothing account-specific: answer it so clients
-    // can probe capabilities before they authenticate.
-    if method == Some(Method::Options) && !req.headers.contains_key(header::AUTHORIZATION) {
-        return Ok((options(&Resource::Root), None));
-    }
-    let account = match app
-        .auth
-        .authenticate(
-            app.storage.as_ref(),
-            app.config.region.as_deref(),
-            req.headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
-        )
-        .await
-    {
-        Ok(AuthOutcome::Authenticated(a)) => a,
-        Ok(AuthOutcome::Missing | AuthOutcome::Failed) => return Err((unauthorized(), None)),
-        Ok(AuthOutcome::Throttled(wait)) => {
-            let e = DavError::new(StatusCode::TOO_MANY_REQUESTS)
-                .with_reason("too many failed logins")
-                .with_header(header::RETRY_AFTER, wait.as_secs().max(1).to_string());
-            return Err((e, None));
-        }
-        Err(e) => return Err((e.into(), None)),
-    };
-    let who = Some(account.phone.clone());
+/// Answers one authenticated request (the composition root has routed what comes before
+/// DAV, authenticated the account and created its default collections); never fails:
+/// errors become responses.
+pub async fn handle(
+    config: &Config,
+    storage: &dyn Storage,
+    account: &Account,
+    req: &Request,
+) -> Response {
     let run = async {
-        app.ensure_defaults(&account).await?;
-        let resource = resolve(
-            app.storage.as_ref(),
-            &account,
-            app.config.region.as_deref(),
-            &path,
-        )
-        .await?;
+        let path = parse_path(&req.path);
+        let resource = resolve(storage, account, config.region.as_deref(), &path).await?;
         let ctx = Ctx {
-            app,
-            account: &account,
-            hrefs: Hrefs::new(&account),
+            config,
+            storage,
+            account,
+            hrefs: Hrefs::new(account),
             req,
         };
-        route(&ctx, method, &resource).await
+        route(&ctx, Method::parse(&req.method), &resource).await
     };
     match run.await {
-        Ok(r) => Ok((r, who)),
-        Err(e) => Err((e, who)),
+        Ok(r) => r,
+        Err(e) => response::error(e),
     }
 }
 
-fn unauthorized() -> DavError {
-    DavError::new(StatusCode::UNAUTHORIZED)
-        .with_reason("log in with your phone number and password")
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            "Basic realm=\"dialbook\", charset=\"UTF-8\"".into(),
-        )
+/// OPTIONS before authentication: the root's methods and the `DAV` classes, nothing
+/// account-specific, so clients can probe capabilities before they log in.
+pub fn anonymous_options() -> Response {
+    options(&Resource::Root)
 }
 
 async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Response, DavError> {
@@ -168,7 +130,7 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
                 crate::files::get(ctx, r, method == Method::Head).await
             }
             _ => {
-                let mut resp = crate::discovery::root_page(&ctx.app.config.base_url());
+                let mut resp = response::about_page(&ctx.config.base_url());
                 if method == Method::Head {
                     *resp.body_mut() = response::Body::new(Bytes::new());
                 }

@@ -176,7 +176,7 @@ fn address_data(body: &[u8], req: &AddressDataRequest) -> String {
 /// Loads dead properties for a resource that has a storage target.
 pub async fn dead_props(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<DeadProp>, DavError> {
     Ok(match target(r) {
-        Some(t) => ctx.app.storage.get_props(t).await?,
+        Some(t) => ctx.storage.get_props(t).await?,
         None => Vec::new(),
     })
 }
@@ -218,8 +218,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
     // The books are needed only for the home's token and the home's children; a book,
     // a card or a file carries its own token (one statement less on every CTag check).
     let home_collections = if needs_books(r) {
-        ctx.app
-            .storage
+        ctx.storage
             .list_collections(ctx.account.id, Some(CollectionKind::Addressbook))
             .await?
     } else {
@@ -227,7 +226,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
     };
     let pctx = PropCtx {
         hrefs: &ctx.hrefs,
-        max_resource_size: ctx.app.config.limits.max_resource_size,
+        max_resource_size: ctx.config.limits.max_resource_size,
         home_collections: Some(&home_collections),
     };
     let mut w = MultistatusWriter::begin();
@@ -243,10 +242,10 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
     if depth == Depth::One {
         match r {
             Resource::Addressbook(c) => {
-                let metas = ctx.app.storage.list_objects(c.id).await?;
+                let metas = ctx.storage.list_objects(c.id).await?;
                 let mut dead_by_member: HashMap<String, Vec<DeadProp>> = HashMap::new();
                 if wanted.needs_dead() {
-                    for (name, p) in ctx.app.storage.member_props(c.id).await? {
+                    for (name, p) in ctx.storage.member_props(c.id).await? {
                         dead_by_member.entry(name).or_default().push(p);
                     }
                 }
@@ -267,7 +266,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
                 let metas = crate::files::children(ctx, c, prefix).await?;
                 let mut dead_by_member: HashMap<String, Vec<DeadProp>> = HashMap::new();
                 if wanted.needs_dead() && !metas.is_empty() {
-                    for (name, p) in ctx.app.storage.member_props(c.id).await? {
+                    for (name, p) in ctx.storage.member_props(c.id).await? {
                         if name.starts_with(prefix) {
                             dead_by_member.entry(name).or_default().push(p);
                         }
@@ -285,7 +284,6 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
             _ => {
                 let files = match r {
                     Resource::DavRoot | Resource::FilesRoot => ctx
-                        .app
                         .storage
                         .get_collection(
                             ctx.account.id,

@@ -95,10 +95,7 @@ pub async fn proppatch(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError
             vec![(403, refused), (409, unfit), (424, others)],
         )));
     }
-    ctx.app
-        .storage
-        .patch_props(t, &to_storage_ops(&ops))
-        .await?;
+    ctx.storage.patch_props(t, &to_storage_ops(&ops)).await?;
     let names = ops.iter().map(|o| op_name(o).clone()).collect();
     Ok(response::multistatus(one(href, vec![(200, names)])))
 }

@@ -2,8 +2,7 @@
 //!
 //! ```text
 //! /                                    root (discovery from a bare host, Thunderbird)
-//! /.well-known/carddav                 RFC 6764 redirect to /dav/
-//! /health                              readiness probe (no auth)
+//! /.well-known/carddav, /health       answered by `app` before DAV (no account)
 //! /dav/                                DAV root
 //! /dav/principals/                     principal collection
 //! /dav/principals/{number}/            the account's principal (RFC 5397)
@@ -58,8 +57,6 @@ pub fn encode_segment(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Path {
     Root,
-    WellKnownCarddav,
-    Health,
     DavRoot,
     PrincipalsRoot,
     Principal(String),
@@ -98,8 +95,6 @@ pub fn parse_path(path: &str) -> Path {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
         [] => Path::Root,
-        [".well-known", "carddav"] => Path::WellKnownCarddav,
-        ["health"] => Path::Health,
         ["dav"] => Path::DavRoot,
         ["dav", "principals"] => Path::PrincipalsRoot,
         ["dav", "principals", n] => Path::Principal(n.to_string()),

@@ -37,6 +37,18 @@ pub fn with_body(s: StatusCode, content_type: &str, body: Vec<u8>) -> Response {
     r
 }
 
+/// A short page for people who open a DAV collection in a browser.
+pub fn about_page(base_url: &str) -> Response {
+    let text = format!(
+        "dialbook CardDAV server\n\nPoint your contacts app at {base_url}/ with your phone number as the user name.\n"
+    );
+    with_body(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        text.into_bytes(),
+    )
+}
+
 /// Renders a [`DavError`]: `<D:error>` with the precondition element alone when there is
 /// one (RFC 4918 §16), the reason, if any, in a `{urn:x-dialbook:ns}reason` element after
 /// it; without a precondition, a short plain-text reason. Reasons never carry card

@@ -19,15 +19,3 @@ pub fn well_known() -> Response {
         .insert(header::LOCATION, HeaderValue::from_static(CONTEXT_PATH));
     r
 }
-
-/// A short page for people who open the server in a browser.
-pub fn root_page(base_url: &str) -> Response {
-    let text = format!(
-        "dialbook CardDAV server\n\nPoint your contacts app at {base_url}/ with your phone number as the user name.\n"
-    );
-    response::with_body(
-        StatusCode::OK,
-        "text/plain; charset=utf-8",
-        text.into_bytes(),
-    )
-}

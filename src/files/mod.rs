@@ -73,7 +73,7 @@ pub async fn children(
     c: &Collection,
     prefix: &str,
 ) -> Result<Vec<ObjectMeta>, DavError> {
-    let all = ctx.app.storage.list_tree(c.id, prefix).await?;
+    let all = ctx.storage.list_tree(c.id, prefix).await?;
     Ok(all
         .into_iter()
         .filter(|m| {
@@ -118,7 +118,6 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
         return Ok(resp);
     }
     let obj = ctx
-        .app
         .storage
         .get_objects(c.id, std::slice::from_ref(&meta.name))
         .await?
@@ -191,7 +190,6 @@ async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         body: body.to_vec(),
     };
     let out = ctx
-        .app
         .storage
         .put_path(c.id, &obj, &cond)
         .await
@@ -229,7 +227,6 @@ async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         body: Vec::new(),
     };
     match ctx
-        .app
         .storage
         .put_path(c.id, &obj, &Condition::IfNoneMatchAny)
         .await
@@ -248,7 +245,7 @@ async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     match r {
         Resource::File(c, m) => {
             let cond = headers::condition(&ctx.req.headers)?;
-            ctx.app.storage.delete_object(c.id, &m.name, &cond).await?;
+            ctx.storage.delete_object(c.id, &m.name, &cond).await?;
         }
         Resource::Folder(c, m) => {
             // §9.6.1: a collection is deleted with Depth infinity; nothing else is allowed.
@@ -257,7 +254,7 @@ async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                     "DELETE of a collection needs Depth: infinity",
                 ));
             }
-            ctx.app.storage.delete_tree(c.id, &m.name).await?;
+            ctx.storage.delete_tree(c.id, &m.name).await?;
         }
         _ => return Err(not_allowed(r)),
     }
@@ -321,7 +318,7 @@ async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response
     }
     let depth = headers::depth(&ctx.req.headers, Depth::Infinity)?;
     let overwrite = headers::overwrite(&ctx.req.headers)?;
-    let storage = &ctx.app.storage;
+    let storage = &ctx.storage;
     let out = if is_move {
         // §9.9.2: MOVE of a collection acts as Depth infinity and accepts nothing else.
         if is_dir && depth != Depth::Infinity {

@@ -3,8 +3,8 @@
 //! span per request (method, path, account, status, elapsed) and shuts down gracefully:
 //! on SIGINT/SIGTERM it stops accepting, lets in-flight requests finish, then returns.
 //!
-//! Does not: know DAV (everything past the body goes to `dav::handle`). Never logs
-//! request or response bodies.
+//! Does not: know DAV or the application: each request, its body read, goes to a
+//! [`Handler`] (the composition root, `app::App`). Never logs request or response bodies.
 
 pub mod auth;
 
@@ -23,15 +23,40 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tracing::{Instrument, field};
 
-use crate::app::App;
-use crate::dav::{self, response};
+use bytes::Bytes;
+use http_body_util::Full;
+
+/// The response body every handler returns.
+pub type Body = Full<Bytes>;
+/// A response.
+pub type Response = http::Response<Body>;
+
+/// What serves requests: given a request with its body read, the response and, for the
+/// request span, the authenticated account's number.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> impl Future<Output = (Response, Option<String>)> + Send;
+}
+
+/// Bounds every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Largest request body read, in bytes (413 beyond).
+    pub max_body: u64,
+    /// How long a request may take (503 beyond; the handler's future is dropped, so an
+    /// open transaction rolls back).
+    pub timeout: Duration,
+}
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(30);
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
-    app: Arc<App>,
+pub async fn serve<H: Handler>(
+    handler: Arc<H>,
+    bounds: Bounds,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -50,10 +75,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
+                let handler = handler.clone();
                 let svc = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(handle(app, req).await) }
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handle(handler.as_ref(), bounds, req).await) }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
                 let conn = graceful.watch(conn);
@@ -74,7 +99,11 @@ pub async fn serve(
     Ok(())
 }
 
-async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> response::Response {
+async fn handle<H: Handler>(
+    handler: &H,
+    bounds: Bounds,
+    req: hyper::Request<Incoming>,
+) -> Response {
     let start = Instant::now();
     let span = tracing::info_span!(
         "request",
@@ -86,7 +115,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> response::Respo
     );
     async move {
         let (parts, body) = req.into_parts();
-        let limit = usize::try_from(app.config.limits.max_body).unwrap_or(usize::MAX);
+        let limit = usize::try_from(bounds.max_body).unwrap_or(usize::MAX);
         let body = match Limited::new(body, limit).collect().await {
             Ok(c) => c.to_bytes(),
             Err(e) => {
@@ -95,21 +124,14 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> response::Respo
                 } else {
                     StatusCode::BAD_REQUEST
                 };
-                return finish(response::status(s), None, start);
+                return finish(status(s), None, start);
             }
         };
-        let req = dav::Request {
-            method: parts.method,
-            path: parts.uri.path().to_string(),
-            query: parts.uri.query().map(str::to_string),
-            headers: parts.headers,
-            body,
-        };
-        let timeout = Duration::from_secs(app.config.limits.request_timeout_secs.max(1));
-        let (resp, who) = match tokio::time::timeout(timeout, dav::handle(&app, req)).await {
+        let req = http::Request::from_parts(parts, body);
+        let (resp, who) = match tokio::time::timeout(bounds.timeout, handler.handle(req)).await {
             Ok(x) => x,
             // The handler future is dropped: an open transaction rolls back.
-            Err(_) => (response::status(StatusCode::SERVICE_UNAVAILABLE), None),
+            Err(_) => (status(StatusCode::SERVICE_UNAVAILABLE), None),
         };
         finish(resp, who, start)
     }
@@ -117,7 +139,14 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> response::Respo
     .await
 }
 
-fn finish(resp: response::Response, who: Option<String>, start: Instant) -> response::Response {
+/// A response with a status and no body.
+fn status(s: StatusCode) -> Response {
+    let mut r = Response::new(Body::new(Bytes::new()));
+    *r.status_mut() = s;
+    r
+}
+
+fn finish(resp: Response, who: Option<String>, start: Instant) -> Response {
     let span = tracing::Span::current();
     if let Some(w) = who {
         span.record("account", w);

@@ -42,10 +42,9 @@ pub async fn sync_collection(
             let files = matches!(r, Resource::FilesHome(_));
             let since = super::parse_token(coll, sc.sync_token.as_deref())
                 .map_err(|_| DavError::condition(Precondition::ValidSyncToken))?;
-            let cap = ctx.app.config.limits.sync_page.max(1);
+            let cap = ctx.config.limits.sync_page.max(1);
             let limit = sc.limit.map_or(cap, |l| l.clamp(1, cap));
             let changes = ctx
-                .app
                 .storage
                 .changes_since(coll.id, since, Some(limit))
                 .await
@@ -63,7 +62,7 @@ pub async fn sync_collection(
                     .filter(|c| c.meta.is_some())
                     .map(|c| c.name.clone())
                     .collect();
-                for o in ctx.app.storage.get_objects(coll.id, &names).await? {
+                for o in ctx.storage.get_objects(coll.id, &names).await? {
                     bodies.insert(o.meta.name, o.body);
                 }
             }
@@ -110,7 +109,6 @@ pub async fn sync_collection(
         }
         Resource::AddressbookHome => {
             let books = ctx
-                .app
                 .storage
                 .list_collections(ctx.account.id, Some(CollectionKind::Addressbook))
                 .await?;
