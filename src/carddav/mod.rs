@@ -17,9 +17,10 @@ pub mod uplink;
 
 pub use put::{post, put};
 
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 
 use crate::dav::error::{DavError, Precondition};
+use crate::dav::object::Representation;
 use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
@@ -89,42 +90,18 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
     let Resource::Contact(coll, meta) = r else {
         return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
     };
-    if headers::not_modified(&ctx.req.headers, &meta.etag) {
-        let mut resp = response::status(StatusCode::NOT_MODIFIED);
-        resp.headers_mut()
-            .insert(header::ETAG, response::etag_header(&meta.etag));
-        return Ok(resp);
-    }
-    let mut objs = ctx
-        .storage
-        .get_objects(coll.id, std::slice::from_ref(&meta.name))
-        .await?;
-    let obj = objs.pop().ok_or_else(DavError::not_found)?;
-    let mut body = obj.body;
-    let mut converted = false;
-    if let Some(v) = wanted_version(&ctx.req.headers)
-        && vcard::version_of(&body) != Some(v)
-        && let Ok(c) = vcard::convert(&body, v)
-    {
-        body = c;
-        converted = true;
-    }
-    let len = body.len();
-    let mut resp = response::with_body(
-        StatusCode::OK,
-        VCARD_TYPE,
-        if head { Vec::new() } else { body },
-    );
-    let h = resp.headers_mut();
-    // A converted representation is not the stored entity: no ETag for it.
-    if !converted {
-        h.insert(header::ETAG, response::etag_header(&obj.meta.etag));
-    }
-    if let Ok(v) = HeaderValue::from_str(&response::http_date(obj.meta.modified_at)) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    Ok(resp)
+    let want = wanted_version(&ctx.req.headers);
+    crate::dav::object::get(ctx, coll, meta, head, |obj| {
+        let converted = want
+            .filter(|&v| vcard::version_of(&obj.body) != Some(v))
+            .and_then(|v| vcard::convert(&obj.body, v).ok());
+        Representation {
+            stored_entity: converted.is_none(),
+            body: converted.unwrap_or(obj.body),
+            content_type: VCARD_TYPE.into(),
+        }
+    })
+    .await
 }
 
 /// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`).

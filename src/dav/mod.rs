@@ -10,6 +10,7 @@
 pub mod error;
 pub mod headers;
 pub mod method;
+pub mod object;
 pub mod propfind;
 pub mod proppatch;
 pub mod resource;

@@ -24,6 +24,7 @@ use crate::dav::Ctx;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::method::{Method, allow_header};
+use crate::dav::object::Representation;
 use crate::dav::resource::{Path, Resource, parse_path};
 use crate::dav::response::{self, Response};
 use crate::storage::{Collection, Condition, NewObject, ObjectMeta, StorageError, etag_of};
@@ -111,33 +112,16 @@ pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, Da
         Resource::FilesHome(c) => return listing(ctx, c, "", head).await,
         _ => return Err(not_allowed(r)),
     };
-    if headers::not_modified(&ctx.req.headers, &meta.etag) {
-        let mut resp = response::status(StatusCode::NOT_MODIFIED);
-        resp.headers_mut()
-            .insert(header::ETAG, response::etag_header(&meta.etag));
-        return Ok(resp);
-    }
-    let obj = ctx
-        .storage
-        .get_objects(c.id, std::slice::from_ref(&meta.name))
-        .await?
-        .pop()
-        .ok_or_else(DavError::not_found)?;
-    let len = obj.body.len();
-    let ct = if obj.meta.content_type.is_empty() {
-        DEFAULT_TYPE
-    } else {
-        obj.meta.content_type.as_str()
-    };
-    let mut resp =
-        response::with_body(StatusCode::OK, ct, if head { Vec::new() } else { obj.body });
-    let h = resp.headers_mut();
-    h.insert(header::ETAG, response::etag_header(&obj.meta.etag));
-    if let Ok(v) = HeaderValue::from_str(&response::http_date(obj.meta.modified_at)) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    Ok(resp)
+    crate::dav::object::get(ctx, c, meta, head, |obj| Representation {
+        content_type: if obj.meta.content_type.is_empty() {
+            DEFAULT_TYPE.into()
+        } else {
+            obj.meta.content_type
+        },
+        body: obj.body,
+        stored_entity: true,
+    })
+    .await
 }
 
 async fn listing(
