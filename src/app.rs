@@ -17,12 +17,10 @@ use http::{StatusCode, header};
 
 use crate::config::Config;
 use crate::dav::error::DavError;
+use crate::dav::kind::Types;
 use crate::dav::response::{self, Response};
 use crate::http::auth::{AuthOutcome, Authenticator};
-use crate::storage::{Account, CollectionKind, NewCollection, Storage, StorageError};
-
-/// Slug of the address book every account gets on first login.
-pub const DEFAULT_ADDRESSBOOK: &str = "contacts";
+use crate::storage::{Account, NewCollection, Storage, StorageError};
 
 /// Shared state.
 pub struct App {
@@ -123,7 +121,8 @@ impl App {
         if let Err(e) = self.ensure_defaults(&account).await {
             return (response::error(e.into()), who);
         }
-        let resp = crate::dav::handle(&self.config, self.storage.as_ref(), &account, &req).await;
+        let resp =
+            crate::dav::handle(&self.config, self.storage.as_ref(), TYPES, &account, &req).await;
         (resp, who)
     }
 
@@ -152,21 +151,11 @@ fn unauthorized() -> DavError {
         )
 }
 
-/// The collections every account starts with: the default address book and the files
-/// collection (`/dav/files/{number}/`).
+/// The registered collection types: adding one is one line here.
+pub static TYPES: Types = Types(&[&crate::carddav::CardDav, &crate::files::Files]);
+
+/// The collections every account starts with: every type's defaults (the default
+/// address book, the files collection).
 pub fn default_collections() -> Vec<NewCollection> {
-    vec![
-        NewCollection {
-            kind: CollectionKind::Addressbook,
-            slug: DEFAULT_ADDRESSBOOK.into(),
-            sort_order: 0,
-            props: vec![crate::dav::displayname("Contacts")],
-        },
-        NewCollection {
-            kind: CollectionKind::Files,
-            slug: crate::files::FILES_SLUG.into(),
-            sort_order: 0,
-            props: vec![crate::dav::displayname("Files")],
-        },
-    ]
+    TYPES.defaults()
 }

@@ -75,7 +75,7 @@ pub enum Command {
         /// The vCard file.
         file: PathBuf,
         /// The address book (URL segment).
-        #[arg(long, default_value = crate::app::DEFAULT_ADDRESSBOOK)]
+        #[arg(long, default_value = crate::carddav::DEFAULT_ADDRESSBOOK)]
         book: String,
     },
 }

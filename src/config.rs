@@ -166,6 +166,11 @@ fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).map_err(|e| anyhow::anyhow!("parsing {}: {e}", p.display()))
 }
 
+/// Local name of the per-address-book conflict-policy property, in the
+/// `urn:x-dialbook:ns` namespace (set with PROPPATCH; removing it returns the book to the
+/// server's policy).
+pub const POLICY_PROP: &str = "conflict-policy";
+
 /// The conflict policy (seed 002's "synchronisation standard", `docs/merge.md`): what a
 /// PUT whose `If-Match` is stale does. A setting of the server (`[merge]
 /// conflict_policy`, `--conflict-policy`), overridden per address book by its

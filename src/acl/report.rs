@@ -267,7 +267,7 @@ async fn members_deep(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<Resource>, DavE
                 .get_collection(
                     ctx.account.id,
                     CollectionKind::Files,
-                    crate::files::FILES_SLUG,
+                    crate::dav::resource::FILES_SLUG,
                 )
                 .await?
                 .map(Resource::FilesHome)
@@ -285,7 +285,7 @@ async fn members_deep(ctx: &Ctx<'_>, r: &Resource) -> Result<Vec<Resource>, DavE
                         .await?
                         .into_iter()
                         .filter(|m| m.name != prefix)
-                        .map(|m| crate::files::member(c.clone(), m)),
+                        .map(|m| crate::dav::resource::files_member(c.clone(), m)),
                 );
                 Vec::new()
             }

@@ -10,7 +10,6 @@
 //!
 //! Does not: merge cards (the merge issue), serve calendars.
 
-pub mod policy;
 pub mod put;
 pub mod report;
 pub mod uplink;
@@ -20,13 +19,18 @@ pub use put::{post, put};
 use http::{StatusCode, header};
 
 use crate::dav::error::{DavError, Precondition};
+use crate::dav::method::{Method, allow_header};
 use crate::dav::object::Representation;
 use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
+use crate::dav::xml::Report;
 use crate::dav::xml::{NS_CARDDAV, NS_DAV, parse_mkcol};
 use crate::dav::{Ctx, headers};
 use crate::storage::{Collection, CollectionKind, NewCollection, NewObject, StorageError, etag_of};
 use crate::vcard;
+
+/// Slug of the address book every account gets on first login.
+pub const DEFAULT_ADDRESSBOOK: &str = "contacts";
 
 /// Content type of every stored card.
 pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
@@ -83,6 +87,87 @@ pub(crate) fn target_uid_differs(ctx: &Ctx<'_>, coll: &Collection, name: &str) -
         ctx.hrefs.contact(&coll.slug, name),
     ))
     .with_reason("the card at the target has another UID")
+}
+
+/// CardDAV's collection type: address books (RFC 6352) and their cards, registered in
+/// `app.rs`.
+pub struct CardDav;
+
+#[async_trait::async_trait]
+impl crate::dav::kind::CollectionType for CardDav {
+    fn kind(&self) -> CollectionKind {
+        CollectionKind::Addressbook
+    }
+
+    /// The default address book, `contacts` (sorted first: macOS Contacts shows only
+    /// the first book of an account, sabre-io/dav#846).
+    fn defaults(&self) -> Vec<NewCollection> {
+        vec![NewCollection {
+            kind: CollectionKind::Addressbook,
+            slug: DEFAULT_ADDRESSBOOK.into(),
+            sort_order: 0,
+            props: vec![crate::dav::displayname("Contacts")],
+        }]
+    }
+
+    fn owns(&self, r: &Resource) -> bool {
+        matches!(
+            r,
+            Resource::AddressbookHome
+                | Resource::Addressbook(_)
+                | Resource::NewAddressbook(_)
+                | Resource::Contact(..)
+                | Resource::NewContact(..)
+        )
+    }
+
+    async fn get(&self, ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
+        get(ctx, r, head).await
+    }
+
+    async fn write(
+        &self,
+        ctx: &Ctx<'_>,
+        method: Method,
+        r: &Resource,
+    ) -> Result<Response, DavError> {
+        match method {
+            Method::Put => put(ctx, r).await,
+            Method::Post => post(ctx, r).await,
+            Method::Delete => delete(ctx, r).await,
+            Method::Mkcol => mkcol(ctx, r).await,
+            Method::Copy => transfer(ctx, r, false).await,
+            Method::Move => transfer(ctx, r, true).await,
+            _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
+                .with_header(header::ALLOW, allow_header(r))),
+        }
+    }
+
+    async fn report(
+        &self,
+        ctx: &Ctx<'_>,
+        r: &Resource,
+        rep: &Report,
+    ) -> Option<Result<Response, DavError>> {
+        Some(match (rep, r) {
+            (Report::AddressbookMultiget(m), Resource::Addressbook(c)) => {
+                report::multiget(ctx, c, None, m).await
+            }
+            (Report::AddressbookMultiget(m), Resource::Contact(c, meta)) => {
+                report::multiget(ctx, c, Some(meta), m).await
+            }
+            (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
+                report::query(ctx, c, None, q).await
+            }
+            (Report::AddressbookQuery(q), Resource::Contact(c, meta)) => {
+                report::query(ctx, c, Some(meta), q).await
+            }
+            (Report::Reconcile(cards), Resource::Addressbook(c)) => {
+                report::reconcile(ctx, c, cards).await
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// GET/HEAD of a card, converted when `Accept` asks for another vCard version.

@@ -24,10 +24,9 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use super::policy::POLICY_PROP;
 use super::uplink::{self, UplinkError, UplinkOptions};
 use super::{VCARD_TYPE, accepted_media_type, charset, target_uid_differs, uid_conflict};
-use crate::config::ConflictPolicy;
+use crate::config::{ConflictPolicy, POLICY_PROP};
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::resource::Resource;
 use crate::dav::response::{self, Response};

@@ -19,7 +19,6 @@ use crate::dav::xml::{
     AddressDataRequest, AddressbookQuery, ClientCard, Multiget, MultistatusWriter,
     Response as MsResponse, escape,
 };
-use crate::props::PropCtx;
 use crate::storage::{Collection, DeadProp, Object, ObjectMeta, ObjectPages};
 
 /// Bodies scanned per storage round trip in a query.
@@ -66,14 +65,6 @@ pub fn check_address_data(req: Option<&AddressDataRequest>) -> Result<(), DavErr
     Ok(())
 }
 
-pub fn prop_ctx<'a>(ctx: &'a Ctx<'_>) -> PropCtx<'a> {
-    PropCtx {
-        hrefs: &ctx.hrefs,
-        max_resource_size: ctx.config.limits.max_resource_size,
-        home_collections: None,
-    }
-}
-
 /// `addressbook-multiget`: one batch for all bodies; unknown hrefs answer 404. With `only`
 /// (the report was sent to that card's URL), every href but the card's answers 404.
 pub async fn multiget(
@@ -107,7 +98,7 @@ pub async fn multiget(
         .map(|o| (o.meta.name.clone(), o))
         .collect();
     let dead = member_dead_props(ctx, coll, &wanted).await?;
-    let pctx = prop_ctx(ctx);
+    let pctx = ctx.prop_ctx();
     let mut w = MultistatusWriter::begin();
     for (href, name) in m.hrefs.iter().zip(names) {
         match name.and_then(|n| by_name.remove(&n)) {
@@ -158,7 +149,7 @@ pub async fn query(
         }
         None => member_dead_props(ctx, coll, &wanted).await?,
     };
-    let pctx = prop_ctx(ctx);
+    let pctx = ctx.prop_ctx();
     let mut w = MultistatusWriter::begin();
     let mut matched: u64 = 0;
     let mut truncated = false;

@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod headers;
+pub mod kind;
 pub mod method;
 pub mod object;
 pub mod propfind;
@@ -43,6 +44,8 @@ pub struct Request {
 pub struct Ctx<'a> {
     pub config: &'a Config,
     pub storage: &'a dyn Storage,
+    /// The collection types GET, the writes and their REPORTs are dispatched to.
+    pub types: kind::Types,
     pub account: &'a Account,
     pub hrefs: Hrefs,
     pub req: &'a Request,
@@ -62,6 +65,16 @@ impl Ctx<'_> {
     pub fn data_region(&self) -> Option<&str> {
         crate::phone::data_region(self.config.region.as_deref(), &self.account.phone)
     }
+
+    /// What live properties of a member or a book are computed from (the home's token
+    /// needs the books: callers that answer for the home set `home_collections`).
+    pub fn prop_ctx(&self) -> crate::props::PropCtx<'_> {
+        crate::props::PropCtx {
+            hrefs: &self.hrefs,
+            max_resource_size: self.config.limits.max_resource_size,
+            home_collections: None,
+        }
+    }
 }
 
 /// A collection's `DAV:displayname` as a dead property.
@@ -79,6 +92,7 @@ pub fn displayname(text: &str) -> DeadProp {
 pub async fn handle(
     config: &Config,
     storage: &dyn Storage,
+    types: kind::Types,
     account: &Account,
     req: &Request,
 ) -> Response {
@@ -88,6 +102,7 @@ pub async fn handle(
         let ctx = Ctx {
             config,
             storage,
+            types,
             account,
             hrefs: Hrefs::new(account),
             req,
@@ -125,12 +140,9 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
         Method::Options => Ok(options(r)),
         Method::Propfind => propfind::propfind(ctx, r).await,
         Method::Proppatch => proppatch::proppatch(ctx, r).await,
-        Method::Get | Method::Head => match r {
-            Resource::Contact(..) => crate::carddav::get(ctx, r, method == Method::Head).await,
-            Resource::File(..) | Resource::Folder(..) | Resource::FilesHome(_) => {
-                crate::files::get(ctx, r, method == Method::Head).await
-            }
-            _ => {
+        Method::Get | Method::Head => match ctx.types.of(r) {
+            Some(t) => t.get(ctx, r, method == Method::Head).await,
+            None => {
                 let mut resp = response::about_page(&ctx.config.base_url());
                 if method == Method::Head {
                     *resp.body_mut() = response::Body::new(Bytes::new());
@@ -138,17 +150,16 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
                 Ok(resp)
             }
         },
-        Method::Put | Method::Delete | Method::Mkcol | Method::Copy | Method::Move
-            if crate::files::owns(r) =>
-        {
-            crate::files::handle(ctx, method, r).await
-        }
-        Method::Put => crate::carddav::put(ctx, r).await,
-        Method::Delete => crate::carddav::delete(ctx, r).await,
-        Method::Post => crate::carddav::post(ctx, r).await,
-        Method::Mkcol => crate::carddav::mkcol(ctx, r).await,
-        Method::Copy => crate::carddav::transfer(ctx, r, false).await,
-        Method::Move => crate::carddav::transfer(ctx, r, true).await,
+        Method::Put
+        | Method::Post
+        | Method::Delete
+        | Method::Mkcol
+        | Method::Copy
+        | Method::Move => match ctx.types.of(r) {
+            Some(t) => t.write(ctx, method, r).await,
+            None => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
+                .with_header(header::ALLOW, allow_header(r))),
+        },
         Method::Report => report(ctx, r).await,
     }
 }
@@ -171,22 +182,12 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     use crate::acl::report::{self as acl, AclReport};
     let rep = parse_report(&ctx.req.body)?;
     let acl_ok = |which: AclReport| which.supported_on(r);
+    if let Some(t) = ctx.types.of(r)
+        && let Some(answer) = t.report(ctx, r, &rep).await
+    {
+        return answer;
+    }
     match (&rep, r) {
-        (Report::AddressbookMultiget(m), Resource::Addressbook(c)) => {
-            crate::carddav::report::multiget(ctx, c, None, m).await
-        }
-        (Report::AddressbookMultiget(m), Resource::Contact(c, meta)) => {
-            crate::carddav::report::multiget(ctx, c, Some(meta), m).await
-        }
-        (Report::AddressbookQuery(q), Resource::Addressbook(c)) => {
-            crate::carddav::report::query(ctx, c, None, q).await
-        }
-        (Report::AddressbookQuery(q), Resource::Contact(c, meta)) => {
-            crate::carddav::report::query(ctx, c, Some(meta), q).await
-        }
-        (Report::Reconcile(cards), Resource::Addressbook(c)) => {
-            crate::carddav::report::reconcile(ctx, c, cards).await
-        }
         (
             Report::SyncCollection(s),
             Resource::Addressbook(_) | Resource::AddressbookHome | Resource::FilesHome(_),
@@ -216,7 +217,7 @@ async fn report(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                 propfind: &pf,
                 address_data: None,
             };
-            let pctx = crate::carddav::report::prop_ctx(ctx);
+            let pctx = ctx.prop_ctx();
             let mut w = MultistatusWriter::begin();
             w.response(&MsResponse::PropStats {
                 href: ctx.hrefs.principal(),

@@ -263,7 +263,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
                     Resource::Folder(_, m) => m.name.as_str(),
                     _ => "",
                 };
-                let metas = crate::files::children(ctx, c, prefix).await?;
+                let metas = super::resource::tree_children(ctx.storage, c, prefix).await?;
                 let mut dead_by_member: HashMap<String, Vec<DeadProp>> = HashMap::new();
                 if wanted.needs_dead() && !metas.is_empty() {
                     for (name, p) in ctx.storage.member_props(c.id).await? {
@@ -274,7 +274,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
                 }
                 for m in metas {
                     let dead = dead_by_member.remove(&m.name).unwrap_or_default();
-                    let child = crate::files::member(c.clone(), m);
+                    let child = super::resource::files_member(c.clone(), m);
                     w.response(&MsResponse::PropStats {
                         href: ctx.hrefs.of(&child),
                         propstats: propstats(&pctx, &child, &wanted, &dead, None),
@@ -288,7 +288,7 @@ pub async fn propfind(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError>
                         .get_collection(
                             ctx.account.id,
                             CollectionKind::Files,
-                            crate::files::FILES_SLUG,
+                            super::resource::FILES_SLUG,
                         )
                         .await?
                         .map(Resource::FilesHome),

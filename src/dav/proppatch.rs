@@ -12,8 +12,7 @@ use super::xml::{
     Content, MultistatusWriter, PatchOp, Prop, PropStat, QName, Response as MsResponse,
     parse_proppatch,
 };
-use crate::carddav::policy::POLICY_PROP;
-use crate::config::ConflictPolicy;
+use crate::config::{ConflictPolicy, POLICY_PROP};
 use crate::props::LiveProp;
 use crate::storage::{DeadProp, PropOp};
 

@@ -156,6 +156,38 @@ impl Resource {
     }
 }
 
+/// Slug of every account's files collection (`/dav/files/{number}/`).
+pub const FILES_SLUG: &str = "files";
+
+/// The resource of a member of a files collection: a sub-collection when its name ends
+/// with `/`.
+pub fn files_member(c: Collection, m: ObjectMeta) -> Resource {
+    if m.name.ends_with('/') {
+        Resource::Folder(c, m)
+    } else {
+        Resource::File(c, m)
+    }
+}
+
+/// The direct children of the sub-collection `prefix` (`""` for the home) of a files
+/// tree, by name.
+pub async fn tree_children(
+    storage: &dyn Storage,
+    c: &Collection,
+    prefix: &str,
+) -> Result<Vec<ObjectMeta>, StorageError> {
+    let all = storage.list_tree(c.id, prefix).await?;
+    Ok(all
+        .into_iter()
+        .filter(|m| {
+            m.name.strip_prefix(prefix).is_some_and(|rest| {
+                let rest = rest.strip_suffix('/').unwrap_or(rest);
+                !rest.is_empty() && !rest.contains('/')
+            })
+        })
+        .collect())
+}
+
 /// Resolves a parsed path for `account`. Paths naming another account are `Missing`.
 pub async fn resolve(
     storage: &dyn Storage,
@@ -202,7 +234,7 @@ pub async fn resolve(
         Path::FilesRoot => Resource::FilesRoot,
         Path::Files(n, segs) if mine(n) => {
             match storage
-                .get_collection(account.id, CollectionKind::Files, crate::files::FILES_SLUG)
+                .get_collection(account.id, CollectionKind::Files, FILES_SLUG)
                 .await?
             {
                 None => Resource::Missing,
@@ -212,7 +244,7 @@ pub async fn resolve(
                     let dir = format!("{name}/");
                     let metas = storage.object_meta(c.id, &[name.clone(), dir]).await?;
                     match metas.into_iter().next() {
-                        Some(m) => crate::files::member(c, m),
+                        Some(m) => files_member(c, m),
                         None => Resource::NewFile(c, name),
                     }
                 }

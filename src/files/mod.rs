@@ -25,12 +25,11 @@ use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::method::{Method, allow_header};
 use crate::dav::object::Representation;
-use crate::dav::resource::{Path, Resource, parse_path};
+use crate::dav::resource::{FILES_SLUG, Path, Resource, parse_path, tree_children};
 use crate::dav::response::{self, Response};
-use crate::storage::{Collection, Condition, NewObject, ObjectMeta, StorageError, etag_of};
-
-/// Slug of every account's files collection.
-pub const FILES_SLUG: &str = "files";
+use crate::storage::{
+    Collection, CollectionKind, Condition, NewCollection, NewObject, StorageError, etag_of,
+};
 
 /// Content type recorded for sub-collections (never served: collections have no
 /// `getcontenttype`).
@@ -51,12 +50,40 @@ fn check_name(name: &str) -> Result<(), DavError> {
     Ok(())
 }
 
-/// The resource of a files member: a sub-collection when its name ends with `/`.
-pub fn member(c: Collection, m: ObjectMeta) -> Resource {
-    if m.name.ends_with('/') {
-        Resource::Folder(c, m)
-    } else {
-        Resource::File(c, m)
+/// Plain WebDAV files as a collection type, registered in `app.rs`.
+pub struct Files;
+
+#[async_trait::async_trait]
+impl crate::dav::kind::CollectionType for Files {
+    fn kind(&self) -> CollectionKind {
+        CollectionKind::Files
+    }
+
+    /// The account's one files collection, `/dav/files/{number}/`.
+    fn defaults(&self) -> Vec<NewCollection> {
+        vec![NewCollection {
+            kind: CollectionKind::Files,
+            slug: FILES_SLUG.into(),
+            sort_order: 0,
+            props: vec![crate::dav::displayname("Files")],
+        }]
+    }
+
+    fn owns(&self, r: &Resource) -> bool {
+        owns(r)
+    }
+
+    async fn get(&self, ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
+        get(ctx, r, head).await
+    }
+
+    async fn write(
+        &self,
+        ctx: &Ctx<'_>,
+        method: Method,
+        r: &Resource,
+    ) -> Result<Response, DavError> {
+        handle(ctx, method, r).await
     }
 }
 
@@ -66,24 +93,6 @@ pub fn owns(r: &Resource) -> bool {
         r,
         Resource::File(..) | Resource::Folder(..) | Resource::NewFile(..) | Resource::FilesHome(_)
     )
-}
-
-/// The direct children of the sub-collection `prefix` (`""` for the home), by name.
-pub async fn children(
-    ctx: &Ctx<'_>,
-    c: &Collection,
-    prefix: &str,
-) -> Result<Vec<ObjectMeta>, DavError> {
-    let all = ctx.storage.list_tree(c.id, prefix).await?;
-    Ok(all
-        .into_iter()
-        .filter(|m| {
-            m.name.strip_prefix(prefix).is_some_and(|rest| {
-                let rest = rest.strip_suffix('/').unwrap_or(rest);
-                !rest.is_empty() && !rest.contains('/')
-            })
-        })
-        .collect())
 }
 
 /// PUT, DELETE, MKCOL, COPY and MOVE on the files tree (the method table has already
@@ -131,7 +140,7 @@ async fn listing(
     head: bool,
 ) -> Result<Response, DavError> {
     let mut text = String::new();
-    for m in children(ctx, c, prefix).await? {
+    for m in tree_children(ctx.storage, c, prefix).await? {
         text.push_str(m.name.strip_prefix(prefix).unwrap_or(&m.name));
         text.push('\n');
     }

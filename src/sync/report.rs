@@ -16,7 +16,7 @@
 //! `address-data` we cannot serve is refused as in the CardDAV reports
 //! (`carddav::report::check_address_data`).
 
-use crate::carddav::report::{check_address_data, member_dead_props, prop_ctx};
+use crate::carddav::report::{check_address_data, member_dead_props};
 use crate::dav::Ctx;
 use crate::dav::error::{DavError, Precondition};
 use crate::dav::propfind::{Wanted, dead_props, propstats};
@@ -67,7 +67,7 @@ pub async fn sync_collection(
                 }
             }
             let dead = member_dead_props(ctx, coll, &wanted).await?;
-            let pctx = prop_ctx(ctx);
+            let pctx = ctx.prop_ctx();
             let mut w = MultistatusWriter::begin();
             for ch in changes.changes {
                 match ch.meta {
@@ -75,7 +75,7 @@ pub async fn sync_collection(
                         let d = dead.get(&meta.name).map(Vec::as_slice).unwrap_or(&[]);
                         let body = bodies.get(&meta.name).map(Vec::as_slice);
                         let child = if files {
-                            crate::files::member(coll.clone(), meta)
+                            crate::dav::resource::files_member(coll.clone(), meta)
                         } else {
                             Resource::Contact(coll.clone(), meta)
                         };
@@ -126,7 +126,7 @@ pub async fn sync_collection(
             };
             let pctx = PropCtx {
                 home_collections: Some(&books),
-                ..prop_ctx(ctx)
+                ..ctx.prop_ctx()
             };
             let mut w = MultistatusWriter::begin();
             if list_all {
