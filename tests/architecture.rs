@@ -89,7 +89,10 @@ fn dav_never_imports_the_composition_root_or_the_transport() {
 #[test]
 fn dav_names_no_collection_type() {
     // GET, the writes and the type-specific REPORTs go through `dav::kind::CollectionType`.
-    never("dav", &["carddav", "files", "caldav", "contacts", "discovery"]);
+    never(
+        "dav",
+        &["carddav", "files", "caldav", "contacts", "discovery"],
+    );
 }
 
 #[test]
