@@ -692,8 +692,10 @@ async fn put_of_a_third_cards_uid_onto_a_card_is_403_naming_the_target_not_a_mer
     srv.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn move_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() {
+/// Ann and Bob in the default book, Carl in a second book `work`: the server, the
+/// client, the second book's href, and the hrefs of Ann, Bob and Carl.
+async fn ann_bob_and_carl_in_another_book()
+-> (TestServer, Client, &'static str, String, String, String) {
     let srv = TestServer::start().await;
     let c = srv.account(ALICE, PW).await;
     let work = "/dav/addressbooks/+442079460001/work/";
@@ -704,6 +706,12 @@ async fn move_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() 
     c.put_vcard(&in_book, &card("bob", "Bob"), &[]).await;
     let other_book = format!("{work}carl.vcf");
     c.put_vcard(&other_book, &card("carl", "Carl"), &[]).await;
+    (srv, c, work, src, in_book, other_book)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() {
+    let (srv, c, work, src, in_book, other_book) = ann_bob_and_carl_in_another_book().await;
     for (target, book) in [(&in_book, c.book()), (&other_book, work.to_string())] {
         let src_before = snapshot(&c, &src, &c.book()).await;
         let before = snapshot(&c, target, &book).await;
@@ -724,16 +732,7 @@ async fn move_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_onto_a_card_of_another_uid_is_403_naming_it_and_changes_nothing() {
-    let srv = TestServer::start().await;
-    let c = srv.account(ALICE, PW).await;
-    let work = "/dav/addressbooks/+442079460001/work/";
-    assert_eq!(c.request("MKCOL", work, &[], Vec::new()).await.status, 201);
-    let src = c.card_path("ann.vcf");
-    c.put_vcard(&src, &card("ann", "Ann"), &[]).await;
-    let in_book = c.card_path("bob.vcf");
-    c.put_vcard(&in_book, &card("bob", "Bob"), &[]).await;
-    let other_book = format!("{work}carl.vcf");
-    c.put_vcard(&other_book, &card("carl", "Carl"), &[]).await;
+    let (srv, c, work, src, in_book, other_book) = ann_bob_and_carl_in_another_book().await;
     for (target, book) in [(&in_book, c.book()), (&other_book, work.to_string())] {
         let before = snapshot(&c, target, &book).await;
         let r = c

@@ -102,12 +102,11 @@ impl crate::dav::kind::CollectionType for CardDav {
     /// The default address book, `contacts` (sorted first: macOS Contacts shows only
     /// the first book of an account, sabre-io/dav#846).
     fn defaults(&self) -> Vec<NewCollection> {
-        vec![NewCollection {
-            kind: CollectionKind::Addressbook,
-            slug: DEFAULT_ADDRESSBOOK.into(),
-            sort_order: 0,
-            props: vec![crate::dav::displayname("Contacts")],
-        }]
+        vec![crate::dav::default_collection(
+            CollectionKind::Addressbook,
+            DEFAULT_ADDRESSBOOK,
+            "Contacts",
+        )]
     }
 
     fn owns(&self, r: &Resource) -> bool {

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::config::Config;
-use crate::storage::{Account, DeadProp, Storage};
+use crate::storage::{Account, CollectionKind, DeadProp, NewCollection, Storage};
 use error::{DavError, Precondition};
 use method::{DAV_HEADER, Method, allow_header, allowed};
 use resource::{Hrefs, Resource, parse_path, resolve};
@@ -83,6 +83,16 @@ pub fn displayname(text: &str) -> DeadProp {
         namespace: xml::NS_DAV.into(),
         name: "displayname".into(),
         value: xml::text_property(&xml::QName::dav("displayname"), text),
+    }
+}
+
+/// A collection every account starts with: `kind` at `slug`, shown as `name`.
+pub fn default_collection(kind: CollectionKind, slug: &str, name: &str) -> NewCollection {
+    NewCollection {
+        kind,
+        slug: slug.into(),
+        sort_order: 0,
+        props: vec![displayname(name)],
     }
 }
 

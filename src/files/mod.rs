@@ -61,12 +61,11 @@ impl crate::dav::kind::CollectionType for Files {
 
     /// The account's one files collection, `/dav/files/{number}/`.
     fn defaults(&self) -> Vec<NewCollection> {
-        vec![NewCollection {
-            kind: CollectionKind::Files,
-            slug: FILES_SLUG.into(),
-            sort_order: 0,
-            props: vec![crate::dav::displayname("Files")],
-        }]
+        vec![crate::dav::default_collection(
+            CollectionKind::Files,
+            FILES_SLUG,
+            "Files",
+        )]
     }
 
     fn owns(&self, r: &Resource) -> bool {
