@@ -341,7 +341,7 @@ pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         &opts,
     )
     .await
-    .map_err(uplink_error)?;
+    .map_err(|e| uplink_error(ctx, coll, e))?;
     let body = serde_json::to_vec_pretty(&report)
         .map_err(|_| DavError::new(StatusCode::INTERNAL_SERVER_ERROR))?;
     Ok(response::with_body(
@@ -352,7 +352,7 @@ pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
 }
 
 /// Maps an uplink failure; the reason names the card by its position.
-pub fn uplink_error(e: UplinkError) -> DavError {
+pub fn uplink_error(ctx: &Ctx<'_>, coll: &Collection, e: UplinkError) -> DavError {
     let reason = e.to_string();
     match e {
         UplinkError::Split(_) => {
@@ -362,6 +362,18 @@ pub fn uplink_error(e: UplinkError) -> DavError {
         UplinkError::TooLarge { .. } => {
             DavError::condition(Precondition::MaxResourceSize).with_reason(reason)
         }
-        UplinkError::Storage(e) => e.into(),
+        UplinkError::Storage(e) => {
+            let e = match e {
+                StorageError::Batch { error, .. } => *error,
+                e => e,
+            };
+            match e {
+                // A card of the upload whose UID another card holds: that card's href.
+                StorageError::UidConflict(other) => DavError::condition(
+                    Precondition::NoUidConflict(ctx.hrefs.contact(&coll.slug, &other)),
+                ),
+                e => e.into(),
+            }
+        }
     }
 }

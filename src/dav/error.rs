@@ -162,8 +162,11 @@ impl From<crate::storage::StorageError> for DavError {
             AlreadyExists => DavError::precondition_failed(),
             PreconditionFailed => DavError::precondition_failed(),
             // The caller knows the href; this fallback has none to give.
-            UidConflict(_) => DavError::condition(Precondition::NoUidConflict(String::new())),
-            UidMismatch => DavError::condition(Precondition::TargetUidDiffers(String::new())),
+            // `no-uid-conflict` names a member: only the caller, which knows the
+            // collection, can render it (carddav::uid_conflict). Without that, the status
+            // alone, never an element with an empty href.
+            UidConflict(_) => DavError::conflict("another member has this UID"),
+            UidMismatch => DavError::forbidden().with_reason("the target has another UID"),
             InvalidToken => DavError::condition(Precondition::ValidSyncToken),
             ParentMissing => DavError::conflict("the parent collection does not exist"),
             Batch { error, .. } => DavError::from(*error),
@@ -191,3 +194,25 @@ impl From<super::xml::XmlError> for DavError {
 
 /// The DAV: namespace constant re-exported for handlers that build elements.
 pub const DAV: &str = NS_DAV;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StorageError;
+
+    #[test]
+    fn a_uid_error_without_its_collection_never_renders_an_empty_href() {
+        for e in [
+            StorageError::UidConflict("other.vcf".into()),
+            StorageError::UidMismatch,
+            StorageError::Batch {
+                index: 0,
+                error: Box::new(StorageError::UidConflict("other.vcf".into())),
+            },
+        ] {
+            let d = DavError::from(e);
+            assert!(d.condition.is_none(), "{d:?}");
+            assert!(matches!(d.status.as_u16(), 403 | 409), "{d:?}");
+        }
+    }
+}
