@@ -19,7 +19,7 @@ pub use put::{post, put};
 use http::{StatusCode, header};
 
 use crate::dav::error::{DavError, Precondition};
-use crate::dav::method::{Method, allow_header};
+use crate::dav::method::{Method, not_allowed};
 use crate::dav::object::Representation;
 use crate::dav::resource::{Path, Resource, parse_path, resolve};
 use crate::dav::response::{self, Response};
@@ -137,8 +137,7 @@ impl crate::dav::kind::CollectionType for CardDav {
             Method::Mkcol => mkcol(ctx, r).await,
             Method::Copy => transfer(ctx, r, false).await,
             Method::Move => transfer(ctx, r, true).await,
-            _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
-                .with_header(header::ALLOW, allow_header(r))),
+            _ => Err(not_allowed(r)),
         }
     }
 
@@ -172,7 +171,7 @@ impl crate::dav::kind::CollectionType for CardDav {
 /// GET/HEAD of a card, converted when `Accept` asks for another vCard version.
 pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
     let Resource::Contact(coll, meta) = r else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+        return Err(not_allowed(r));
     };
     let want = wanted_version(&ctx.req.headers);
     crate::dav::object::get(ctx, coll, meta, head, |obj| {
@@ -216,7 +215,7 @@ pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         Resource::Addressbook(c) => {
             ctx.storage.delete_collection(c.id).await?;
         }
-        _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+        _ => return Err(not_allowed(r)),
     }
     Ok(response::status(StatusCode::NO_CONTENT))
 }
@@ -229,7 +228,7 @@ pub async fn delete(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
 /// book is always refused).
 pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Response, DavError> {
     let Resource::Contact(src, meta) = r else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+        return Err(not_allowed(r));
     };
     let dest_path = parse_path(&headers::destination(&ctx.req.headers)?);
     let dest = resolve(
@@ -307,7 +306,7 @@ pub async fn transfer(ctx: &Ctx<'_>, r: &Resource, is_move: bool) -> Result<Resp
 /// holds nothing else, and some clients create books that way.
 pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let Resource::NewAddressbook(slug) = r else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+        return Err(not_allowed(r));
     };
     if slug.is_empty() || slug.len() > 128 {
         return Err(DavError::forbidden().with_reason("invalid address book name"));
@@ -377,7 +376,7 @@ pub async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     };
     match ctx.storage.create_collection(ctx.account.id, &new).await {
         Ok(_) => Ok(response::status(StatusCode::CREATED)),
-        Err(StorageError::AlreadyExists) => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+        Err(StorageError::AlreadyExists) => Err(not_allowed(r)),
         Err(e) => Err(e.into()),
     }
 }

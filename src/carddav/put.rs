@@ -28,6 +28,7 @@ use super::uplink::{self, UplinkError, UplinkOptions};
 use super::{VCARD_TYPE, accepted_media_type, charset, target_uid_differs, uid_conflict};
 use crate::config::{ConflictPolicy, POLICY_PROP};
 use crate::dav::error::{DavError, Precondition};
+use crate::dav::method::not_allowed;
 use crate::dav::resource::Resource;
 use crate::dav::response::{self, Response};
 use crate::dav::xml::NS_DIALBOOK;
@@ -310,7 +311,7 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
                 _ => store(ctx, coll, &meta.name, &cond, ing).await,
             }
         }
-        _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)),
+        _ => Err(not_allowed(r)),
     }
 }
 
@@ -319,7 +320,7 @@ pub async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
 /// a JSON report (`docs/merge.md`).
 pub async fn post(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     let Resource::Addressbook(coll) = r else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED));
+        return Err(not_allowed(r));
     };
     if ctx.req.query.as_deref() == Some("add-member") {
         let ing = ingest_body(ctx)?;

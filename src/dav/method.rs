@@ -89,6 +89,13 @@ pub fn allowed(r: &Resource) -> &'static [Method] {
     }
 }
 
+/// 405 Method Not Allowed for `r`, with the `Allow` header RFC 9110 §15.5.6 requires,
+/// from the same table that drives dispatch.
+pub fn not_allowed(r: &Resource) -> super::error::DavError {
+    super::error::DavError::new(http::StatusCode::METHOD_NOT_ALLOWED)
+        .with_header(http::header::ALLOW, allow_header(r))
+}
+
 /// The `Allow` header value for a resource.
 pub fn allow_header(r: &Resource) -> String {
     allowed(r)

@@ -24,7 +24,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use crate::config::Config;
 use crate::storage::{Account, CollectionKind, DeadProp, NewCollection, Storage};
 use error::{DavError, Precondition};
-use method::{DAV_HEADER, Method, allow_header, allowed};
+use method::{DAV_HEADER, Method, allow_header, allowed, not_allowed};
 use resource::{Hrefs, Resource, parse_path, resolve};
 use response::Response;
 use xml::{MultistatusWriter, Report, Response as MsResponse, parse_report};
@@ -143,8 +143,7 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
         ) {
             return Err(DavError::not_found());
         }
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
-            .with_header(header::ALLOW, allow_header(r)));
+        return Err(not_allowed(r));
     };
     match method {
         Method::Options => Ok(options(r)),
@@ -167,8 +166,7 @@ async fn route(ctx: &Ctx<'_>, method: Option<Method>, r: &Resource) -> Result<Re
         | Method::Copy
         | Method::Move => match ctx.types.of(r) {
             Some(t) => t.write(ctx, method, r).await,
-            None => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED)
-                .with_header(header::ALLOW, allow_header(r))),
+            None => Err(not_allowed(r)),
         },
         Method::Report => report(ctx, r).await,
     }

@@ -23,7 +23,7 @@ use http::{HeaderValue, StatusCode, header};
 use crate::dav::Ctx;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
-use crate::dav::method::{Method, allow_header};
+use crate::dav::method::{Method, not_allowed};
 use crate::dav::object::Representation;
 use crate::dav::resource::{FILES_SLUG, Path, Resource, parse_path, tree_children};
 use crate::dav::response::{self, Response};
@@ -107,10 +107,6 @@ pub async fn handle(ctx: &Ctx<'_>, method: Method, r: &Resource) -> Result<Respo
     }
 }
 
-fn not_allowed(r: &Resource) -> DavError {
-    DavError::new(StatusCode::METHOD_NOT_ALLOWED).with_header(header::ALLOW, allow_header(r))
-}
-
 /// GET/HEAD: a file's bytes as stored, with its content type; a collection answers a
 /// plain-text list of its members (RFC 4918 §9.4 leaves GET on collections open).
 pub async fn get(ctx: &Ctx<'_>, r: &Resource, head: bool) -> Result<Response, DavError> {
@@ -187,7 +183,7 @@ async fn put(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
         .await
         .map_err(|e| match e {
             // The path became a collection meanwhile (RFC 4918 §9.7: PUT on a collection).
-            StorageError::AlreadyExists => DavError::new(StatusCode::METHOD_NOT_ALLOWED),
+            StorageError::AlreadyExists => not_allowed(r),
             e => e.into(),
         })?;
     let mut resp = response::status(if out.created {
@@ -225,9 +221,7 @@ async fn mkcol(ctx: &Ctx<'_>, r: &Resource) -> Result<Response, DavError> {
     {
         Ok(_) => Ok(response::status(StatusCode::CREATED)),
         // Created meanwhile, as either kind: §9.3.1 "405 (Method Not Allowed)".
-        Err(StorageError::AlreadyExists | StorageError::PreconditionFailed) => {
-            Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED))
-        }
+        Err(StorageError::AlreadyExists | StorageError::PreconditionFailed) => Err(not_allowed(r)),
         Err(e) => Err(e.into()),
     }
 }
