@@ -8,6 +8,14 @@
 //! Does not: parse vCards, know DAV or HTTP, merge anything. Callers hand it validated
 //! bytes plus the few derived fields it indexes (`uid`).
 //!
+//! # Shape
+//! Callers hold [`Storage`] (`&dyn Storage`), where the contract is written: the
+//! invariants every method keeps are below, each method's own on its declaration. A
+//! backend implements it by concern instead, one sub-trait each ([`Accounts`],
+//! [`Collections`], [`Objects`], [`Trees`], [`ChangeLog`], [`DeadProps`], in `concerns`),
+//! and every type that implements all six is a `Storage` (see `concerns.rs` for why
+//! `Storage` keeps its methods rather than being only the sum of the six).
+//!
 //! # Contract (every backend, tested by `tests/storage_contract.rs` on SQLite and PostgreSQL)
 //! - Each method is one atomic unit of work: it commits entirely or not at all.
 //! - Every successful change to an object (create, modify, delete, the two sides of a
@@ -64,12 +72,14 @@
 //!   (deleted, copied, or moved with it), exactly as for single members.
 //! - Prefix matching is by exact string prefix (never `LIKE`, never collation-dependent).
 
+mod concerns;
 pub mod entities;
 pub mod point_read;
 pub mod sea;
 
 use async_trait::async_trait;
 
+pub use concerns::{Accounts, ChangeLog, Collections, DeadProps, Objects, Trees};
 pub use sea::SeaStorage;
 
 /// Row id of an account.
@@ -356,6 +366,9 @@ impl ObjectPages {
 
 /// The storage contract. See the module documentation for the invariants every method
 /// keeps; each method documents its own errors.
+///
+/// Not implemented directly: a backend implements the six sub-traits of the module
+/// documentation's "Shape", and the blanket impl in `concerns.rs` makes it a `Storage`.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     // ----- accounts -----

@@ -96,8 +96,9 @@ use super::point_read::{self, PointReads};
 use super::{
     Account, AccountId, Change, Changes, Collection, CollectionId, CollectionKind, Condition,
     DeadProp, NewCollection, NewObject, Object, ObjectMeta, PropOp, PropTarget, PutOutcome, Result,
-    Storage, StorageError, TransferOutcome,
+    StorageError, TransferOutcome,
 };
+use super::{Accounts, ChangeLog, Collections, DeadProps, Objects, Trees};
 use migrations::MigratorTrait;
 
 /// Largest number of names put in one `IN (…)` list; longer lists are split.
@@ -121,7 +122,7 @@ pub struct ConnectOptions {
     /// SQLite.
     pub schema: Option<String>,
     /// How many earlier bodies to keep per (collection, member name) for
-    /// [`Storage::object_version`] (default [`DEFAULT_KEEP_VERSIONS`]); 0 keeps none.
+    /// [`Storage::object_version`](super::Storage::object_version) (default [`DEFAULT_KEEP_VERSIONS`]); 0 keeps none.
     /// Applied per name whenever a write adds versions to it, so lowering it shrinks
     /// existing histories as their members change.
     pub keep_versions: u32,
@@ -139,7 +140,7 @@ impl Default for ConnectOptions {
 
 const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
-/// [`Storage`] over sea-orm, for SQLite and PostgreSQL. Cheap to share behind an `Arc`.
+/// [`Storage`](super::Storage) over sea-orm, for SQLite and PostgreSQL. Cheap to share behind an `Arc`.
 pub struct SeaStorage {
     db: DatabaseConnection,
     /// Statements executed so far (sea-orm's metric callback plus the transaction
@@ -2233,7 +2234,7 @@ impl SeaStorage {
 }
 
 #[async_trait]
-impl Storage for SeaStorage {
+impl Accounts for SeaStorage {
     async fn create_account(&self, phone: &str, password_hash: &str) -> Result<Account> {
         let _guard = self.writer_lock().await;
         let ts = now();
@@ -2322,7 +2323,10 @@ impl Storage for SeaStorage {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl Collections for SeaStorage {
     async fn ensure_collections(&self, account: AccountId, wanted: &[NewCollection]) -> Result<()> {
         let w = self.begin_write().await?;
         let res = self.ensure_in(&w.txn, account, wanted).await;
@@ -2395,7 +2399,10 @@ impl Storage for SeaStorage {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl Objects for SeaStorage {
     async fn list_objects(&self, collection: CollectionId) -> Result<Vec<ObjectMeta>> {
         let mut stmt = meta_select(collection);
         stmt.order_by(object::Column::Name, Order::Asc);
@@ -2584,7 +2591,10 @@ impl Storage for SeaStorage {
             .await;
         self.finish_write(w, res).await
     }
+}
 
+#[async_trait]
+impl Trees for SeaStorage {
     async fn list_tree(&self, collection: CollectionId, prefix: &str) -> Result<Vec<ObjectMeta>> {
         let mut stmt = meta_select(collection);
         if !prefix.is_empty() {
@@ -2646,7 +2656,10 @@ impl Storage for SeaStorage {
         self.transfer_tree(collection, from, to, overwrite, true, true)
             .await
     }
+}
 
+#[async_trait]
+impl ChangeLog for SeaStorage {
     async fn changes_since(
         &self,
         collection: CollectionId,
@@ -2663,7 +2676,10 @@ impl Storage for SeaStorage {
         let res = self.prune_in(&w.txn, collection, seq).await;
         self.finish_write(w, res).await
     }
+}
 
+#[async_trait]
+impl DeadProps for SeaStorage {
     async fn get_props(&self, target: PropTarget<'_>) -> Result<Vec<DeadProp>> {
         if let Some(p) = &self.point {
             return p.get_props(&self.queries, target);
