@@ -44,6 +44,16 @@ pub(super) async fn bump<C: ConnectionTrait>(
         .transpose()
 }
 
+/// Cuts `rows` (fetched with one row beyond `limit`, to tell whether more follow) to
+/// `limit`; returns whether it cut anything.
+fn truncate<T>(rows: &mut Vec<T>, limit: Option<u64>) -> bool {
+    let truncated = limit.is_some_and(|l| rows.len() as u64 > l);
+    if let Some(l) = limit {
+        rows.truncate(usize::try_from(l).unwrap_or(usize::MAX));
+    }
+    truncated
+}
+
 /// Appends change rows `(seq, name, deleted)` to `coll`'s log.
 pub(super) async fn log_change<C: ConnectionTrait>(
     c: &C,
@@ -129,10 +139,7 @@ impl SeaStorage {
                 .map(|r| MetaRow::from_query_result(r, ""))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(db_err)?;
-            let truncated = limit.is_some_and(|l| rows.len() as u64 > l);
-            if let Some(l) = limit {
-                rows.truncate(usize::try_from(l).unwrap_or(usize::MAX));
-            }
+            let truncated = truncate(&mut rows, limit);
             let seq = match rows.last() {
                 Some(last) if truncated => last.seq,
                 _ => head.seq,
@@ -175,10 +182,7 @@ impl SeaStorage {
             .map(|r| ChangeRow::from_query_result(r, ""))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(db_err)?;
-        let truncated = limit.is_some_and(|l| rows.len() as u64 > l);
-        if let Some(l) = limit {
-            rows.truncate(usize::try_from(l).unwrap_or(usize::MAX));
-        }
+        let truncated = truncate(&mut rows, limit);
         let seq = match rows.last() {
             Some(last) if truncated => last.mseq,
             _ => head.seq,

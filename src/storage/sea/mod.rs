@@ -444,4 +444,20 @@ impl SeaStorage {
             Err(e) => self.finish_write(w, Err(e)).await,
         }
     }
+
+    /// [`SeaStorage::finish_put`] for a put of one item (`put_object`, `put_path`): its
+    /// outcome, and its error unwrapped from `Batch`.
+    async fn finish_put_one(
+        &self,
+        w: Writer<'_>,
+        res: Result<(Vec<PutOutcome>, bool)>,
+    ) -> Result<PutOutcome> {
+        match self.finish_put(w, res).await {
+            Ok(mut outcomes) => outcomes
+                .pop()
+                .ok_or_else(|| StorageError::Db("put produced no outcome".into())),
+            Err(StorageError::Batch { error, .. }) => Err(*error),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -412,13 +412,7 @@ impl Trees for SeaStorage {
     ) -> Result<PutOutcome> {
         let w = self.begin_write().await?;
         let res = self.put_path_in(&w.txn, collection, obj, cond).await;
-        match self.finish_put(w, res).await {
-            Ok(mut outcomes) => outcomes
-                .pop()
-                .ok_or_else(|| StorageError::Db("put produced no outcome".into())),
-            Err(StorageError::Batch { error, .. }) => Err(*error),
-            Err(e) => Err(e),
-        }
+        self.finish_put_one(w, res).await
     }
 
     async fn delete_tree(&self, collection: CollectionId, name: &str) -> Result<u64> {
