@@ -139,7 +139,8 @@ pub struct ConnectOptions {
     /// SQLite.
     pub schema: Option<String>,
     /// How many earlier bodies to keep per (collection, member name) for
-    /// [`Storage::object_version`](super::Storage::object_version) (default [`DEFAULT_KEEP_VERSIONS`]); 0 keeps none.
+    /// [`Objects::object_version`](super::Objects::object_version) (default
+    /// [`DEFAULT_KEEP_VERSIONS`]); 0 keeps none.
     /// Applied per name whenever a write adds versions to it, so lowering it shrinks
     /// existing histories as their members change.
     pub keep_versions: u32,
