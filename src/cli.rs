@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::ConflictPolicy;
 use crate::config::{Config, Overrides};
-use crate::storage::{Storage, StorageError};
+use crate::storage::StorageError;
+use crate::storage::prelude::*;
 
 #[derive(Parser, Debug)]
 #[command(

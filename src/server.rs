@@ -12,8 +12,9 @@ use tokio::sync::oneshot;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::storage::StorageError;
+use crate::storage::prelude::*;
 use crate::storage::sea::{ConnectOptions, SeaStorage};
-use crate::storage::{Storage, StorageError};
 
 /// The number the first account gets when none is configured: a UK number reserved for
 /// drama (Ofcom's 020 7946 0xxx range), so it can never be someone's real phone.

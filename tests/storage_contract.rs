@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use dialbook::storage::prelude::*;
 use dialbook::storage::sea::{ConnectOptions, SeaStorage};
 use dialbook::storage::{
     Account, Collection, CollectionKind, Condition, DeadProp, NewCollection, NewObject, ObjectMeta,
-    PropOp, PropTarget, Storage, StorageError,
+    PropOp, PropTarget, StorageError,
 };
 
 // ----- harness -----

@@ -2,7 +2,8 @@
 mod common;
 
 use common::*;
-use dialbook::storage::{Condition, NewObject, Storage};
+use dialbook::storage::prelude::*;
+use dialbook::storage::{Condition, NewObject};
 
 /// Seeds `n` cards straight through storage (the same write path PUT uses, minus HTTP),
 /// so big books are quick to build.

@@ -8,6 +8,14 @@
 //! Does not: parse vCards, know DAV or HTTP, merge anything. Callers hand it validated
 //! bytes plus the few derived fields it indexes (`uid`).
 //!
+//! # Shape
+//! Callers hold [`Storage`] (`&dyn Storage`). It is the sum of six concern sub-traits
+//! ([`Accounts`], [`Collections`], [`Objects`], [`Trees`], [`ChangeLog`], [`DeadProps`], in
+//! `concerns.rs`), which is where each method is declared, once, with its own contract; the
+//! invariants every method keeps are below. A backend implements the six, and every type
+//! that implements all six is a `Storage`. Code calling the contract on a concrete backend
+//! (`SeaStorage`) imports [`prelude`]`::*`.
+//!
 //! # Contract (every backend, tested by `tests/storage_contract.rs` on SQLite and PostgreSQL)
 //! - Each method is one atomic unit of work: it commits entirely or not at all.
 //! - Every successful change to an object (create, modify, delete, the two sides of a
@@ -25,8 +33,8 @@
 //!   kept under its name together with their ETag, at most `keep_versions` per
 //!   (collection, name) (oldest dropped first, in the same transaction). A move carries
 //!   the member's versions to its new name; deleting a collection or account drops them.
-//!   [`Storage::object_version`] finds the bytes a member had under a given ETag.
-//! - **Batches are one transaction.** [`Storage::put_objects`] applies every item or
+//!   [`Objects::object_version`] finds the bytes a member had under a given ETag.
+//! - **Batches are one transaction.** [`Objects::put_objects`] applies every item or
 //!   none; each item behaves as a `put_object` issued in order (its condition and UID
 //!   uniqueness are checked against the collection including the earlier items), and each
 //!   changing item gets its own change row and sequence number.
@@ -53,8 +61,8 @@
 //! `a/b/c.txt` (and of `a/b/c/`) is the member `a/b/`; the parent of a top-level name is
 //! the collection itself, which always exists. A name and its *twin* (the same path as
 //! the other kind: `a` and `a/`) never both exist.
-//! - [`Storage::put_path`], [`Storage::delete_tree`], [`Storage::copy_tree`] and
-//!   [`Storage::move_tree`] are each one transaction, like every other write. Parent
+//! - [`Trees::put_path`], [`Trees::delete_tree`], [`Trees::copy_tree`] and
+//!   [`Trees::move_tree`] are each one transaction, like every other write. Parent
 //!   existence ([`StorageError::ParentMissing`]), twins, overwrite rules and the
 //!   destination's replacement are decided inside it, after the collection row is locked.
 //! - Every member a tree operation creates, removes or renames gets its own change row
@@ -64,15 +72,21 @@
 //!   (deleted, copied, or moved with it), exactly as for single members.
 //! - Prefix matching is by exact string prefix (never `LIKE`, never collation-dependent).
 
+mod concerns;
 mod etag;
 pub use etag::etag_of;
 pub mod entities;
 pub mod point_read;
 pub mod sea;
 
-use async_trait::async_trait;
-
+pub use concerns::{Accounts, ChangeLog, Collections, DeadProps, Objects, Trees};
 pub use sea::SeaStorage;
+
+/// [`Storage`] and its six concern sub-traits: what a caller of the contract on a concrete
+/// backend (`SeaStorage`, `Arc<SeaStorage>`) imports, so every method is in scope.
+pub mod prelude {
+    pub use super::{Accounts, ChangeLog, Collections, DeadProps, Objects, Storage, Trees};
+}
 
 /// Row id of an account.
 pub type AccountId = i64;
@@ -294,7 +308,7 @@ pub enum StorageError {
     /// HTTP 409): see the tree rules in the module documentation.
     #[error("parent collection does not exist")]
     ParentMissing,
-    /// Item `index` (0-based) of a [`Storage::put_objects`] batch failed with `error`
+    /// Item `index` (0-based) of a [`Objects::put_objects`] batch failed with `error`
     /// (`PreconditionFailed`, `UidMismatch` or `UidConflict`); no item of the batch was
     /// written.
     #[error("batch item {index}: {error}")]
@@ -315,7 +329,7 @@ pub struct PropTarget<'a> {
 }
 
 /// Walks a collection's members with their bodies in name order, a page at a time, over
-/// [`Storage::scan_objects`]: what a scan of a whole book (a query, a reconciliation, an
+/// [`Objects::scan_objects`]: what a scan of a whole book (a query, a reconciliation, an
 /// uplink) holds in memory is one page.
 pub struct ObjectPages {
     collection: CollectionId,
@@ -356,225 +370,19 @@ impl ObjectPages {
     }
 }
 
-/// The storage contract. See the module documentation for the invariants every method
-/// keeps; each method documents its own errors.
-#[async_trait]
-pub trait Storage: Send + Sync + 'static {
-    // ----- accounts -----
-    /// Creates an account. `AlreadyExists` if the phone number is taken.
-    async fn create_account(&self, phone: &str, password_hash: &str) -> Result<Account>;
-    /// The account with this E.164 number, if any.
-    async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>>;
-    /// All accounts, ordered by phone.
-    async fn list_accounts(&self) -> Result<Vec<Account>>;
-    /// Replaces the password hash and bumps `password_changed_at`. `NotFound` if absent.
-    async fn set_password(&self, phone: &str, password_hash: &str) -> Result<()>;
-    /// Deletes the account and everything it owns. `NotFound` if absent.
-    async fn delete_account(&self, phone: &str) -> Result<()>;
+/// The storage contract: the sum of its concerns. See the module documentation for the
+/// invariants every method keeps; each method documents its own errors on its declaration
+/// in its concern sub-trait ([`Accounts`], [`Collections`], [`Objects`], [`Trees`],
+/// [`ChangeLog`], [`DeadProps`]).
+///
+/// Not implemented directly: a backend implements the six sub-traits, and the blanket impl
+/// below makes it a `Storage`.
+pub trait Storage:
+    Accounts + Collections + Objects + Trees + ChangeLog + DeadProps + Send + Sync + 'static
+{
+}
 
-    // ----- collections -----
-    /// Creates each collection that does not exist yet (by kind + slug); idempotent and
-    /// safe under concurrent calls. Returns nothing; use `list_collections` after.
-    async fn ensure_collections(&self, account: AccountId, wanted: &[NewCollection]) -> Result<()>;
-    /// Collections of an account, optionally of one kind, ordered by (sort_order, slug).
-    async fn list_collections(
-        &self,
-        account: AccountId,
-        kind: Option<CollectionKind>,
-    ) -> Result<Vec<Collection>>;
-    /// One collection by kind and slug.
-    async fn get_collection(
-        &self,
-        account: AccountId,
-        kind: CollectionKind,
-        slug: &str,
-    ) -> Result<Option<Collection>>;
-    /// Creates one collection with its initial dead properties. `AlreadyExists` if taken.
-    async fn create_collection(
-        &self,
-        account: AccountId,
-        new: &NewCollection,
-    ) -> Result<Collection>;
-    /// Deletes a collection, its members, their properties and versions and its change log.
-    /// `NotFound` if absent.
-    async fn delete_collection(&self, collection: CollectionId) -> Result<()>;
-
-    // ----- objects -----
-    /// Metadata of every member, ordered by name. Never loads bodies.
-    async fn list_objects(&self, collection: CollectionId) -> Result<Vec<ObjectMeta>>;
-    /// Metadata of the named members that exist (any order). One query per batch of names.
-    async fn object_meta(
-        &self,
-        collection: CollectionId,
-        names: &[String],
-    ) -> Result<Vec<ObjectMeta>>;
-    /// The named members that exist, with bodies, in one batch (any order).
-    async fn get_objects(&self, collection: CollectionId, names: &[String]) -> Result<Vec<Object>>;
-    /// Members with bodies, ordered by name, starting after `after` (exclusive), at most
-    /// `limit` of them: for scanning queries with bounded memory.
-    async fn scan_objects(
-        &self,
-        collection: CollectionId,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Object>>;
-    /// Creates or replaces a member after checking `cond`, that a replaced member keeps its
-    /// UID, and UID uniqueness, in that order, inside the transaction. Errors: `NotFound`
-    /// (collection gone), `PreconditionFailed`, `UidMismatch`, `UidConflict(name)`. Appends one change row and advances the sequence, except when
-    /// the member already has this ETag, UID and content type: then `cond` is still
-    /// checked, but nothing is written and the outcome is `unchanged` (idempotent uploads:
-    /// the same bytes twice do not move the sync token). A replaced body is kept as a
-    /// version (see [`Storage::object_version`]).
-    async fn put_object(
-        &self,
-        collection: CollectionId,
-        obj: &NewObject,
-        cond: &Condition,
-    ) -> Result<PutOutcome>;
-    /// Puts every item in one transaction, all or nothing. Each item behaves exactly as a
-    /// `put_object` issued in order: its condition, the replaced member's UID and UID
-    /// uniqueness are checked against the collection as it stands after the earlier items
-    /// (two items may name the same member if they carry the same UID; two items with the
-    /// same UID under different names conflict), unchanged
-    /// items write nothing, and every changing item appends its own change row with its
-    /// own, increasing sequence number. Returns one outcome per item, in order.
-    ///
-    /// Errors: `NotFound` (collection gone; not wrapped), `Batch { index, error }` when
-    /// item `index` fails (`error` is `PreconditionFailed`, `UidMismatch` or
-    /// `UidConflict(name)`; the
-    /// first failing item is named and nothing is written), `Db`. An empty batch returns
-    /// `Ok(vec![])` without touching the database. Cost is a bounded number of statements
-    /// per few hundred items (lookups by name and UID are batched), never one per item.
-    async fn put_objects(
-        &self,
-        collection: CollectionId,
-        items: &[(NewObject, Condition)],
-    ) -> Result<Vec<PutOutcome>>;
-    /// The bytes member `name` had while its ETag was `etag` (surrounding quotes are
-    /// ignored): the current body if `etag` is current, else a kept version (also of a
-    /// member deleted since), else `None` (never stored, or pruned beyond
-    /// `keep_versions`). The base for merging a write whose `If-Match` is stale.
-    async fn object_version(
-        &self,
-        collection: CollectionId,
-        name: &str,
-        etag: &str,
-    ) -> Result<Option<Vec<u8>>>;
-    /// Deletes a member (and its dead properties) after checking `cond`. Errors:
-    /// `NotFound`, `PreconditionFailed`. Appends one change row. Its last body is kept as a
-    /// version.
-    async fn delete_object(
-        &self,
-        collection: CollectionId,
-        name: &str,
-        cond: &Condition,
-    ) -> Result<()>;
-    /// Moves a member to another name and/or collection of the same account. `cond` is
-    /// checked against the source. With `overwrite` false an existing destination is
-    /// `PreconditionFailed`; with true it is replaced, but only by a member of the same UID
-    /// (else `UidMismatch`). UID uniqueness is checked in the destination (`UidConflict`). Dead properties and kept versions move with it (an
-    /// overwritten destination's body is kept as a version of the destination name). One
-    /// change row in each collection touched (two in one collection when renaming in
-    /// place).
-    async fn move_object(
-        &self,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
-        cond: &Condition,
-    ) -> Result<TransferOutcome>;
-    /// Copies a member like `move_object` without removing the source; `replacement`, when
-    /// given, supplies the UID recorded for the copy and the bytes and ETag it gets (a copy
-    /// inside one address book needs a fresh UID). An existing destination is replaced
-    /// only with `overwrite` and only by a copy of the same UID (else `UidMismatch`). An overwritten
-    /// destination's body is kept as a version of the destination name; the source's
-    /// versions are not copied.
-    async fn copy_object(
-        &self,
-        from: CollectionId,
-        from_name: &str,
-        to: CollectionId,
-        to_name: &str,
-        overwrite: bool,
-        replacement: Option<&NewObject>,
-    ) -> Result<TransferOutcome>;
-
-    // ----- trees (files collections; see "Trees" in the module documentation) -----
-    /// Metadata of every member whose name starts with `prefix` (all members for `""`),
-    /// ordered by name; never loads bodies. `prefix` is matched as an exact string prefix.
-    async fn list_tree(&self, collection: CollectionId, prefix: &str) -> Result<Vec<ObjectMeta>>;
-    /// `put_object` for a tree member: additionally, inside the same transaction, the
-    /// member's parent must exist (`ParentMissing`) and its twin must not
-    /// (`AlreadyExists`). Everything else (condition, unchanged puts, change rows,
-    /// versions) is exactly `put_object`. A sub-collection is put with a name ending in
-    /// `/` and an empty body.
-    async fn put_path(
-        &self,
-        collection: CollectionId,
-        obj: &NewObject,
-        cond: &Condition,
-    ) -> Result<PutOutcome>;
-    /// Deletes member `name` and, when it is a sub-collection (`name` ends with `/`),
-    /// every member below it, with their dead properties; one deleted change row per
-    /// member, bodies kept as versions. Returns how many members were removed.
-    /// `NotFound` if `name` does not exist (or the collection is gone).
-    async fn delete_tree(&self, collection: CollectionId, name: &str) -> Result<u64>;
-    /// Copies member `from` to `to` inside one collection. `to` must be of the same kind
-    /// as `from` (both end with `/` or neither). For a sub-collection, `deep` copies every
-    /// member below it too (`Depth: infinity`); otherwise only the sub-collection itself
-    /// (`Depth: 0`). Dead properties are copied with each member; versions are not.
-    ///
-    /// The destination exists when `to` or its twin exists: with `overwrite` false that is
-    /// `PreconditionFailed`; with true the whole destination tree (both forms and
-    /// everything below them) is deleted first, as by `delete_tree`, and the outcome says
-    /// `replaced`. Errors: `NotFound` (`from` or the collection missing),
-    /// `ParentMissing` (`to`'s parent missing), `PreconditionFailed` (overwrite refused,
-    /// or `from` and `to` are the same or one lies inside the other, which the caller
-    /// should refuse first).
-    async fn copy_tree(
-        &self,
-        collection: CollectionId,
-        from: &str,
-        to: &str,
-        overwrite: bool,
-        deep: bool,
-    ) -> Result<TransferOutcome>;
-    /// Moves member `from` (and, for a sub-collection, everything below it) to `to`,
-    /// with the same destination, overwrite and error rules as `copy_tree` (always deep).
-    /// Dead properties and kept versions move with each member; each moved member
-    /// appends a deleted change row for its old name and a change row for its new one.
-    async fn move_tree(
-        &self,
-        collection: CollectionId,
-        from: &str,
-        to: &str,
-        overwrite: bool,
-    ) -> Result<TransferOutcome>;
-
-    // ----- change log -----
-    /// Members changed after `since` (None = everything that exists now: an initial sync,
-    /// deleted members never included), each once, in order of their latest change, at
-    /// most `limit`. Errors: `InvalidToken` if `since` is below the horizon or above the
-    /// current sequence; `NotFound` if the collection is gone. One query for the changes
-    /// and one batch for their metadata, whatever the collection's size.
-    async fn changes_since(
-        &self,
-        collection: CollectionId,
-        since: Option<i64>,
-        limit: Option<u64>,
-    ) -> Result<Changes>;
-    /// Drops change rows of members that no longer exist and whose deletion is at or below
-    /// `seq`, and raises the horizon to `seq`. Returns the number of rows dropped.
-    async fn prune_changes(&self, collection: CollectionId, seq: i64) -> Result<u64>;
-
-    // ----- dead properties -----
-    /// Dead properties of a collection or member, ordered by (namespace, name).
-    async fn get_props(&self, target: PropTarget<'_>) -> Result<Vec<DeadProp>>;
-    /// Dead properties of every member of a collection (not of the collection itself), as
-    /// (member name, property) pairs, in one query: PROPFIND Depth 1 without N+1.
-    async fn member_props(&self, collection: CollectionId) -> Result<Vec<(String, DeadProp)>>;
-    /// Applies every operation or none. `NotFound` if the target does not exist.
-    async fn patch_props(&self, target: PropTarget<'_>, ops: &[PropOp]) -> Result<()>;
+impl<T> Storage for T where
+    T: Accounts + Collections + Objects + Trees + ChangeLog + DeadProps + Send + Sync + 'static
+{
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use dialbook::config::{Config, Limits};
 use dialbook::server::{Running, open_storage, start};
-use dialbook::storage::Storage;
+use dialbook::storage::prelude::*;
 use dialbook::storage::sea::SeaStorage;
 
 pub use ms::Multistatus;
