@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::changes::{bump, log_change};
 use super::props::delete_member_props;
-use super::rows::{Head, MetaRow, db_err, meta_select, now, to_object};
+use super::rows::{Head, db_err, meta_select, metas, now, to_object};
 use super::transfer::Transfer;
 use super::versions::version_body;
 use super::{IN_CHUNK, SeaStorage};
@@ -227,13 +227,7 @@ impl SeaStorage {
             let mut stmt = meta_select(coll);
             stmt.and_where(Expr::col(object::Column::Name).is_in(chunk.iter().map(String::as_str)));
             let rows = c.query_all(&stmt).await.map_err(db_err)?;
-            for r in &rows {
-                out.push(
-                    MetaRow::from_query_result(r, "")
-                        .map_err(db_err)?
-                        .into_meta(),
-                );
-            }
+            out.extend(metas(&rows).map_err(db_err)?);
         }
         Ok(out)
     }
@@ -245,13 +239,7 @@ impl Objects for SeaStorage {
         let mut stmt = meta_select(collection);
         stmt.order_by(object::Column::Name, Order::Asc);
         let rows = self.db.query_all(&stmt).await.map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                MetaRow::from_query_result(r, "")
-                    .map(MetaRow::into_meta)
-                    .map_err(db_err)
-            })
-            .collect()
+        metas(&rows).map_err(db_err)
     }
 
     async fn object_meta(

@@ -137,6 +137,13 @@ impl MetaRow {
     }
 }
 
+/// The members' metadata from rows of a [`meta_select`] statement, in row order.
+pub(super) fn metas(rows: &[sea_orm::QueryResult]) -> std::result::Result<Vec<ObjectMeta>, DbErr> {
+    rows.iter()
+        .map(|r| MetaRow::from_query_result(r, "").map(MetaRow::into_meta))
+        .collect()
+}
+
 /// `SELECT <metadata columns> FROM object WHERE collection_id = ?`.
 pub(super) fn meta_select(collection: CollectionId) -> SelectStatement {
     Query::select()

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult};
 use super::changes::{bump, log_change};
 use super::objects::head;
 use super::props::delete_member_props;
-use super::rows::{MetaRow, db_err, meta_select, now};
+use super::rows::{db_err, meta_select, metas, now};
 use super::transfer::Transfer;
 use super::versions::{keep_row_versions, move_versions, prune_versions};
 use super::{IN_CHUNK, SeaStorage};
@@ -395,13 +395,7 @@ impl Trees for SeaStorage {
         }
         stmt.order_by(object::Column::Name, Order::Asc);
         let rows = self.db.query_all(&stmt).await.map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                MetaRow::from_query_result(r, "")
-                    .map(MetaRow::into_meta)
-                    .map_err(db_err)
-            })
-            .collect()
+        metas(&rows).map_err(db_err)
     }
 
     async fn put_path(
