@@ -1,4 +1,5 @@
-//! CardDAV (RFC 6352) on address books and their vCards: GET/HEAD/DELETE of cards,
+//! CardDAV (RFC 6352) on address books and their vCards, as the collection type
+//! [`CardDav`] (registered in `app.rs`): GET/HEAD/DELETE of cards,
 //! COPY/MOVE within an account, extended MKCOL (RFC 5689) of address books and DELETE of
 //! address books. Writes of cards (PUT with the item-level merge and the conflict policy,
 //! `add-member` and uplink POST) live in [`put`] and [`uplink`], reports in [`report`].
@@ -8,7 +9,8 @@
 //! re-fetches. Preconditions are checked by storage inside the write transaction, among
 //! them that a card is never replaced by a card of another UID (RFC 6352 §6.3.2.1).
 //!
-//! Does not: merge cards (the merge issue), serve calendars.
+//! Does not: hold the merge itself (`vcard::merge`; `put` decides when it applies), serve
+//! calendars.
 
 pub mod put;
 pub mod report;

@@ -1,11 +1,13 @@
 //! The WebDAV protocol core (RFC 4918): request context, dispatch through the method
-//! table, OPTIONS, and the REPORT router. Each method's semantics live in its own module
-//! (`propfind`, `proppatch`) or in the module that owns the resource (`carddav`,
-//! `files`, `sync`).
+//! table, OPTIONS, and the REPORT router. PROPFIND and PROPPATCH live in `propfind` and
+//! `proppatch`; GET, the writes and each type's REPORTs go to the collection type that
+//! owns the resource, through [`kind::CollectionType`] (the types are handed in by the
+//! composition root; nothing here names one); `sync-collection` and the principal
+//! reports are answered for every type.
 //!
 //! Invariant: every error leaves through [`error::DavError`] and is rendered once, in
 //! [`response::error`]; a 405 carries `Allow` from [`method::allowed`], the same table
-//! that drives dispatch.
+//! that drives dispatch ([`method::not_allowed`]).
 
 pub mod error;
 pub mod headers;
